@@ -1,0 +1,358 @@
+//! Configuration from environment variables: read once at start-up, validated, typed.
+//!
+//! A bad value stops start-up with a message that names the variable, the value and what is
+//! expected; nothing is silently replaced by a default. [`SETTINGS`] lists every variable with its
+//! default and meaning, and a test keeps the README's table in step with it.
+
+use std::time::Duration;
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::EnvFilter;
+
+use crate::engine::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
+
+/// One documented environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Attempts per record.
+pub const MAX_ATTEMPTS: &str = "PROCESSOR_MAX_ATTEMPTS";
+/// Backoff cap of the first retry.
+pub const RETRY_BASE_DELAY_MS: &str = "PROCESSOR_RETRY_BASE_DELAY_MS";
+/// Largest pause between attempts.
+pub const RETRY_MAX_DELAY_MS: &str = "PROCESSOR_RETRY_MAX_DELAY_MS";
+/// Time kept back before the deadline.
+pub const DEADLINE_MARGIN_MS: &str = "PROCESSOR_DEADLINE_MARGIN_MS";
+/// What to do when the first record fails.
+pub const FIRST_RECORD_FAILURE: &str = "PROCESSOR_FIRST_RECORD_FAILURE";
+/// Lambda's log format (set by Lambda from the function's `LoggingConfig`).
+pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+/// Lambda's application log level (set by Lambda from the function's `LoggingConfig`).
+pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// A `tracing` filter, used when `AWS_LAMBDA_LOG_LEVEL` is not set.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// Every variable the function reads, for the docs and their test.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: MAX_ATTEMPTS,
+        default: "3",
+        meaning: "attempts per record for transient failures, the first included (1 to 20)",
+    },
+    Setting {
+        name: RETRY_BASE_DELAY_MS,
+        default: "50",
+        meaning: "backoff cap of the first retry; it doubles per retry, with full jitter (1 to 60000)",
+    },
+    Setting {
+        name: RETRY_MAX_DELAY_MS,
+        default: "2000",
+        meaning: "largest pause between two attempts (at least the base delay, at most 60000)",
+    },
+    Setting {
+        name: DEADLINE_MARGIN_MS,
+        default: "auto",
+        meaning: "time kept back before the invocation deadline; `auto` = 10 % of the timeout, 200 ms to 5 s (10 to 900000)",
+    },
+    Setting {
+        name: FIRST_RECORD_FAILURE,
+        default: "error",
+        meaning: "when the first record of a batch fails: `error` fails the invocation so bisection can isolate it, `report` returns it as the batch item failure",
+    },
+    Setting {
+        name: LOG_FORMAT,
+        default: "Text",
+        meaning: "`JSON` or `Text`; Lambda sets it from the function's LoggingConfig",
+    },
+    Setting {
+        name: LOG_LEVEL,
+        default: "(unset)",
+        meaning: "TRACE, DEBUG, INFO, WARN, ERROR or FATAL; Lambda sets it from LoggingConfig; wins over RUST_LOG",
+    },
+    Setting {
+        name: RUST_LOG,
+        default: "info",
+        meaning: "a `tracing` filter such as `info,ddb_stream_processor=debug`, used when AWS_LAMBDA_LOG_LEVEL is unset",
+    },
+];
+
+/// A variable has a value the function cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}={value:?} is not valid: {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line (Lambda's JSON log format).
+    Json,
+    /// Human-readable lines.
+    #[default]
+    Text,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, already validated.
+    pub filter: String,
+}
+
+/// Everything the binary is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub engine: EngineConfig,
+    pub log: LogSettings,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let variable = |name: &'static str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .map(|value| (name, value))
+        };
+
+        let max_attempts = match variable(MAX_ATTEMPTS) {
+            Some(found) => whole_number(found, 1, 20)? as u32,
+            None => crate::engine::DEFAULT_MAX_ATTEMPTS,
+        };
+        let base_delay = match variable(RETRY_BASE_DELAY_MS) {
+            Some(found) => Duration::from_millis(whole_number(found, 1, 60_000)?),
+            None => crate::engine::DEFAULT_BASE_DELAY,
+        };
+        let max_delay = match variable(RETRY_MAX_DELAY_MS) {
+            Some(found) => Duration::from_millis(whole_number(found, base_delay.as_millis() as u64, 60_000)?),
+            None => crate::engine::DEFAULT_MAX_DELAY.max(base_delay),
+        };
+        let deadline_margin = match variable(DEADLINE_MARGIN_MS) {
+            Some((_, value)) if value.eq_ignore_ascii_case("auto") => DeadlineMargin::Proportional,
+            Some(found) => DeadlineMargin::Fixed(Duration::from_millis(
+                whole_number(found, 10, 900_000).map_err(|error| ConfigError {
+                    expected: format!("`auto` or {}", error.expected),
+                    ..error
+                })?,
+            )),
+            None => DeadlineMargin::Proportional,
+        };
+        let first_record_failure = match variable(FIRST_RECORD_FAILURE) {
+            None => FirstRecordFailurePolicy::ReturnError,
+            Some((_, value)) if value.eq_ignore_ascii_case("error") => FirstRecordFailurePolicy::ReturnError,
+            Some((_, value)) if value.eq_ignore_ascii_case("report") => {
+                FirstRecordFailurePolicy::ReportItemFailure
+            }
+            Some((variable, value)) => {
+                return Err(ConfigError {
+                    variable,
+                    value,
+                    expected: "`error` or `report`".into(),
+                });
+            }
+        };
+
+        let format = match variable(LOG_FORMAT) {
+            None => LogFormat::Text,
+            Some((_, value)) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some((_, value)) if value.eq_ignore_ascii_case("text") => LogFormat::Text,
+            Some((variable, value)) => {
+                return Err(ConfigError {
+                    variable,
+                    value,
+                    expected: "`JSON` or `Text`".into(),
+                });
+            }
+        };
+        let filter = match (variable(LOG_LEVEL), variable(RUST_LOG)) {
+            (Some(found), _) => lambda_log_level(found)?.to_string(),
+            (None, Some((variable, value))) => match EnvFilter::builder().parse(&value) {
+                Ok(_) => value,
+                Err(error) => {
+                    return Err(ConfigError {
+                        variable,
+                        value,
+                        expected: format!(
+                            "a tracing filter such as `info` or `warn,my_crate=debug` ({error})"
+                        ),
+                    });
+                }
+            },
+            (None, None) => LevelFilter::INFO.to_string(),
+        };
+
+        Ok(Settings {
+            engine: EngineConfig {
+                retry: RetryPolicy {
+                    max_attempts,
+                    base_delay,
+                    max_delay,
+                },
+                deadline_margin,
+                first_record_failure,
+            },
+            log: LogSettings { format, filter },
+        })
+    }
+}
+
+fn whole_number((variable, value): (&'static str, String), min: u64, max: u64) -> Result<u64, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(number) if (min..=max).contains(&number) => Ok(number),
+        _ => Err(ConfigError {
+            variable,
+            value,
+            expected: format!("a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+/// Lambda's level names; FATAL has no `tracing` level of its own and maps to ERROR.
+fn lambda_log_level((variable, value): (&'static str, String)) -> Result<LevelFilter, ConfigError> {
+    match value.to_ascii_uppercase().as_str() {
+        "TRACE" => Ok(LevelFilter::TRACE),
+        "DEBUG" => Ok(LevelFilter::DEBUG),
+        "INFO" => Ok(LevelFilter::INFO),
+        "WARN" => Ok(LevelFilter::WARN),
+        "ERROR" | "FATAL" => Ok(LevelFilter::ERROR),
+        _ => Err(ConfigError {
+            variable,
+            value,
+            expected: "TRACE, DEBUG, INFO, WARN, ERROR or FATAL".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let defaults = settings(&[]).unwrap();
+        assert_eq!(defaults.engine, EngineConfig::default());
+        assert_eq!(
+            defaults.log,
+            LogSettings {
+                format: LogFormat::Text,
+                filter: "info".into()
+            }
+        );
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let read = settings(&[
+            (MAX_ATTEMPTS, "5"),
+            (RETRY_BASE_DELAY_MS, "10"),
+            (RETRY_MAX_DELAY_MS, "80"),
+            (DEADLINE_MARGIN_MS, "1500"),
+            (FIRST_RECORD_FAILURE, "report"),
+            (LOG_FORMAT, "JSON"),
+            (LOG_LEVEL, "fatal"),
+            (RUST_LOG, "debug"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read.engine,
+            EngineConfig {
+                retry: RetryPolicy {
+                    max_attempts: 5,
+                    base_delay: Duration::from_millis(10),
+                    max_delay: Duration::from_millis(80),
+                },
+                deadline_margin: DeadlineMargin::Fixed(Duration::from_millis(1500)),
+                first_record_failure: FirstRecordFailurePolicy::ReportItemFailure,
+            }
+        );
+        assert_eq!(read.log.format, LogFormat::Json);
+        assert_eq!(
+            read.log.filter, "error",
+            "AWS_LAMBDA_LOG_LEVEL wins over RUST_LOG"
+        );
+        assert_eq!(
+            settings(&[(RUST_LOG, "warn,ddb_stream_processor=debug")])
+                .unwrap()
+                .log
+                .filter,
+            "warn,ddb_stream_processor=debug"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_and_what_is_expected() {
+        let cases = [
+            (MAX_ATTEMPTS, "0", "a whole number from 1 to 20"),
+            (MAX_ATTEMPTS, "three", "a whole number from 1 to 20"),
+            (RETRY_BASE_DELAY_MS, "-1", "a whole number from 1 to 60000"),
+            (
+                DEADLINE_MARGIN_MS,
+                "5",
+                "`auto` or a whole number from 10 to 900000",
+            ),
+            (FIRST_RECORD_FAILURE, "ignore", "`error` or `report`"),
+            (LOG_FORMAT, "yaml", "`JSON` or `Text`"),
+            (LOG_LEVEL, "verbose", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
+        ];
+        for (variable, value, expected) in cases {
+            let error = settings(&[(variable, value)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{variable}={value:?} is not valid: {expected}")
+            );
+        }
+        let error = settings(&[(RUST_LOG, "info,[")]).unwrap_err();
+        assert_eq!(error.variable, RUST_LOG);
+    }
+
+    #[test]
+    fn the_max_delay_may_not_be_below_the_base_delay() {
+        let error = settings(&[(RETRY_BASE_DELAY_MS, "500"), (RETRY_MAX_DELAY_MS, "100")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PROCESSOR_RETRY_MAX_DELAY_MS=\"100\" is not valid: a whole number from 500 to 60000"
+        );
+        let raised = settings(&[(RETRY_BASE_DELAY_MS, "5000")]).unwrap();
+        assert_eq!(
+            raised.engine.retry.max_delay,
+            Duration::from_secs(5),
+            "the default cap follows a larger base"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for setting in SETTINGS {
+            let row = format!("| `{}` | {} |", setting.name, setting.default);
+            assert!(
+                readme.contains(&row),
+                "README.md has no configuration row starting with {row}"
+            );
+        }
+    }
+}

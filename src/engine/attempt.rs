@@ -1,0 +1,119 @@
+//! One record, start to finish: attempts with full-jitter backoff, panic isolation and time bounds.
+//!
+//! Each attempt runs under [`tokio::time::timeout`] with the working time left before the deadline
+//! margin, and under `catch_unwind`, so neither a hanging nor a panicking processor can take the
+//! invocation down with it. A panic is not retried: it is a bug, and a retry would most likely panic
+//! again while eating into the deadline.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use tracing::{Span, warn};
+
+use super::config::RetryPolicy;
+use super::deadline::Deadline;
+use super::outcome::StopReason;
+use crate::processor::{RecordError, RecordProcessor};
+use crate::record::ChangeRecord;
+
+/// How one record ended.
+#[derive(Debug)]
+pub(crate) enum RecordResult {
+    /// The processor succeeded after `attempts` attempts.
+    Succeeded { attempts: u32 },
+    /// The record was not completed.
+    NotCompleted(StopReason),
+}
+
+impl RecordResult {
+    /// Attempts made, the successful one included.
+    pub(crate) fn attempts(&self) -> u32 {
+        match self {
+            RecordResult::Succeeded { attempts }
+            | RecordResult::NotCompleted(StopReason::Failed { attempts, .. })
+            | RecordResult::NotCompleted(StopReason::Panicked { attempts, .. })
+            | RecordResult::NotCompleted(StopReason::DeadlineReached { attempts, .. }) => *attempts,
+            RecordResult::NotCompleted(StopReason::Invalid { .. }) => 0,
+        }
+    }
+}
+
+/// Runs `processor` on `record` until it succeeds, fails for good, panics, or runs out of time.
+/// The caller's record span gets the `attempt` field of each attempt.
+pub(crate) async fn process_record<P: RecordProcessor>(
+    processor: &P,
+    record: &ChangeRecord,
+    policy: &RetryPolicy,
+    deadline: &Deadline,
+    rng: &mut fastrand::Rng,
+) -> RecordResult {
+    let span = Span::current();
+    let mut attempt = 0;
+    loop {
+        let time_left = deadline.working_time_left();
+        if time_left.is_zero() {
+            return RecordResult::NotCompleted(StopReason::DeadlineReached {
+                attempts: attempt,
+                margin: deadline.margin(),
+            });
+        }
+        attempt += 1;
+        span.record("attempt", attempt);
+
+        let guarded = AssertUnwindSafe(processor.process(record)).catch_unwind();
+        let error = match tokio::time::timeout(time_left, guarded).await {
+            Ok(Ok(Ok(()))) => return RecordResult::Succeeded { attempts: attempt },
+            Ok(Ok(Err(error))) => error,
+            Ok(Err(panic)) => {
+                return RecordResult::NotCompleted(StopReason::Panicked {
+                    message: panic_message(panic.as_ref()),
+                    attempts: attempt,
+                });
+            }
+            Err(_elapsed) => {
+                return RecordResult::NotCompleted(StopReason::DeadlineReached {
+                    attempts: attempt,
+                    margin: deadline.margin(),
+                });
+            }
+        };
+
+        if !error.is_transient() || attempt >= policy.max_attempts {
+            return failed(error, attempt, false);
+        }
+        let cap = policy.backoff_cap(attempt);
+        let pause = cap.mul_f64(rng.f64());
+        if pause >= deadline.working_time_left() {
+            return failed(error, attempt, true);
+        }
+        warn!(
+            attempt,
+            max_attempts = policy.max_attempts,
+            retry_in_ms = pause.as_millis() as u64,
+            error = %error.detailed_message(),
+            "transient failure; retrying the record in process"
+        );
+        tokio::time::sleep(pause).await;
+    }
+}
+
+fn failed(error: RecordError, attempts: u32, retries_cut_short_by_deadline: bool) -> RecordResult {
+    RecordResult::NotCompleted(StopReason::Failed {
+        kind: error.kind(),
+        message: error.detailed_message(),
+        attempts,
+        retries_cut_short_by_deadline,
+    })
+}
+
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic with a payload that is not a string".to_owned()
+    }
+}

@@ -1,0 +1,167 @@
+//! The batch engine: runs a batch of stream records through a [`RecordProcessor`] and decides what
+//! Lambda must be told, without depending on the Lambda runtime (so it is tested directly).
+//!
+//! The rules it enforces, in order of importance:
+//!
+//! 1. Records run **one at a time, in stream order**, each in a `record` span (event id, sequence
+//!    number, operation, table, attempt).
+//! 2. The engine **stops at the first record it cannot complete** (a failure after in-process
+//!    retries, a panic, an unreadable record, or the deadline) and never starts a later one.
+//! 3. It reports **exactly that record's sequence number** ([`checkpoint`] holds the rule and its two
+//!    exceptions that fail the invocation instead).
+//! 4. Transient failures are retried with full-jitter backoff ([`RetryPolicy`]), never past the
+//!    deadline margin ([`DeadlineMargin`]); permanent failures and panics are not retried.
+//!
+//! The result is a [`BatchOutcome`]: counts for the metrics, the stop and its reason for the logs, and
+//! the [`Disposition`] for the response.
+
+mod attempt;
+mod checkpoint;
+mod config;
+mod deadline;
+mod outcome;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use tracing::{Instrument, Span, error, field, info_span, warn};
+
+pub(crate) use attempt::panic_message;
+pub use config::{
+    DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, DeadlineMargin, EngineConfig,
+    FirstRecordFailurePolicy, MAX_AUTO_MARGIN, MIN_AUTO_MARGIN, RetryPolicy,
+};
+pub use deadline::Deadline;
+pub use outcome::{BatchOutcome, Disposition, Stop, StopReason};
+
+use crate::processor::RecordProcessor;
+use crate::record::{ChangeRecord, table_name_of};
+use attempt::{RecordResult, process_record};
+
+/// Processes batches with one configuration. Cheap to share: it holds no per-batch state.
+#[derive(Debug, Clone, Default)]
+pub struct BatchEngine {
+    config: EngineConfig,
+    jitter_seed: Option<u64>,
+}
+
+impl BatchEngine {
+    /// An engine with the given configuration.
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            jitter_seed: None,
+        }
+    }
+
+    /// Seeds the backoff jitter, so that tests get the same pauses on every run.
+    pub fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Runs `records` (one batch, in the order Lambda sent them) through `processor`.
+    pub async fn process_batch<P: RecordProcessor>(
+        &self,
+        processor: &P,
+        records: Vec<EventRecord>,
+        deadline: &Deadline,
+    ) -> BatchOutcome {
+        let batch_size = records.len();
+        if let Err(refusal) = checkpoint::check_order(&records) {
+            error!(error_type = refusal.error_type(), "{refusal}");
+            return BatchOutcome::rejected(batch_size, refusal);
+        }
+
+        let mut rng = self
+            .jitter_seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        let mut outcome = BatchOutcome {
+            batch_size,
+            succeeded: 0,
+            failed: 0,
+            retries: 0,
+            panics: 0,
+            stop: None,
+            disposition: Disposition::Complete,
+        };
+        let mut stop_span = Span::none();
+
+        for (index, event_record) in records.into_iter().enumerate() {
+            let span = record_span(&event_record);
+            let event_id = event_record.event_id.clone();
+            let sequence_number = event_record.change.sequence_number.clone();
+            let result = match ChangeRecord::try_from(event_record) {
+                Ok(record) => {
+                    process_record(processor, &record, &self.config.retry, deadline, &mut rng)
+                        .instrument(span.clone())
+                        .await
+                }
+                Err(unreadable) => RecordResult::NotCompleted(StopReason::Invalid {
+                    message: unreadable.to_string(),
+                }),
+            };
+            outcome.retries += result.attempts().saturating_sub(1);
+            match result {
+                RecordResult::Succeeded { .. } => outcome.succeeded += 1,
+                RecordResult::NotCompleted(reason) => {
+                    if reason.is_record_failure() {
+                        outcome.failed += 1;
+                    }
+                    if matches!(reason, StopReason::Panicked { .. }) {
+                        outcome.panics += 1;
+                    }
+                    outcome.stop = Some(Stop {
+                        index,
+                        event_id,
+                        sequence_number,
+                        reason,
+                    });
+                    stop_span = span;
+                    break;
+                }
+            }
+        }
+
+        outcome.disposition = checkpoint::decide(outcome.stop.as_ref(), self.config.first_record_failure);
+        stop_span.in_scope(|| log_stop(&outcome));
+        outcome
+    }
+}
+
+/// The span every record runs in. `attempt` is filled in by each attempt.
+fn record_span(record: &EventRecord) -> Span {
+    info_span!(
+        "record",
+        event_id = %record.event_id,
+        sequence_number = record.change.sequence_number.as_deref().unwrap_or_default(),
+        operation = %record.event_name,
+        table = table_name_of(record).unwrap_or_default(),
+        attempt = field::Empty,
+    )
+}
+
+/// One log line for the record the batch stopped at: why, and what happens next.
+fn log_stop(outcome: &BatchOutcome) {
+    let Some(stop) = &outcome.stop else { return };
+    match &outcome.disposition {
+        Disposition::Checkpoint { sequence_number } => warn!(
+            index = stop.index,
+            handed_back = outcome.records_handed_back(),
+            "record {}; reporting SequenceNumber {sequence_number} as the checkpoint: Lambda delivers it \
+             and the {} record(s) after it again",
+            stop.reason,
+            outcome.batch_size - stop.index - 1,
+        ),
+        Disposition::FailInvocation(error) => error!(
+            index = stop.index,
+            handed_back = outcome.records_handed_back(),
+            error_type = error.error_type(),
+            "{error}"
+        ),
+        Disposition::Complete => {}
+    }
+}

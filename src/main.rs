@@ -1,0 +1,75 @@
+//! The Lambda function binary.
+//!
+//! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) it serves the Runtime API loop; with `--event` it runs
+//! one local invocation. Configuration is read from the environment once, before either.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ddb_stream_processor::config::Settings;
+use ddb_stream_processor::example_processor::OrderProcessor;
+use ddb_stream_processor::local_invoke::{self, EventSource};
+use ddb_stream_processor::{BatchEngine, StreamHandler, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+/// A DynamoDB stream consumer for AWS Lambda. Without options it serves the Lambda Runtime API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Run once on this DynamoDB stream event (a JSON file, or `-` for stdin) and print the response.
+    #[arg(long, value_name = "FILE")]
+    event: Option<PathBuf>,
+
+    /// Time budget of the local invocation, like the function's timeout.
+    #[arg(long, value_name = "MS", default_value_t = 30_000, requires = "event",
+          value_parser = clap::value_parser!(u64).range(1..=900_000))]
+    timeout_ms: u64,
+}
+
+/// Exit code of a start-up failure (bad configuration, no runtime API).
+const EXIT_START_UP: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("ddb-stream-processor: configuration error: {error}");
+            return ExitCode::from(EXIT_START_UP);
+        }
+    };
+    telemetry::init(&settings.log);
+
+    // ---- Your business logic: replace `OrderProcessor` with your own `RecordProcessor`. ----
+    let processor = OrderProcessor;
+    let handler = StreamHandler::new(BatchEngine::new(settings.engine), processor);
+
+    if let Some(event) = &cli.event {
+        let source = EventSource::from_argument(event);
+        let timeout = Duration::from_millis(cli.timeout_ms);
+        return local_invoke::run(&handler, &source, timeout, &mut std::io::stdout().lock()).await;
+    }
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        eprintln!(
+            "ddb-stream-processor: AWS_LAMBDA_RUNTIME_API is not set, so this is not running under Lambda.\n\
+             To process an event locally: cargo run -- --event events/clean-batch.json"
+        );
+        return ExitCode::from(EXIT_START_UP);
+    }
+    let handler = &handler;
+    let served = lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        handler.handle(event).await
+    }))
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("the Lambda runtime loop stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
