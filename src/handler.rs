@@ -8,7 +8,7 @@
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
-use tracing::{Instrument, error, info, info_span};
+use tracing::{Instrument, error, field, info, info_span};
 
 use crate::engine::{BatchEngine, BatchOutcome, Deadline};
 use crate::event::parse_event;
@@ -78,8 +78,11 @@ impl<P: RecordProcessor> StreamHandler<P> {
         let span = info_span!(
             "invocation",
             request_id = %invocation.request_id,
-            xray_trace_id = invocation.xray_trace_id.as_deref().unwrap_or_default(),
+            xray_trace_id = field::Empty,
         );
+        if let Some(trace_id) = &invocation.xray_trace_id {
+            span.record("xray_trace_id", trace_id.as_str());
+        }
         async {
             let event = parse_event(payload).inspect_err(|invalid| {
                 error!(

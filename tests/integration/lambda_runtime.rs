@@ -1,0 +1,124 @@
+//! The real binary serving the Lambda Runtime API (emulated in the test): responses and errors reach
+//! Lambda in the shape it expects, with stable `errorType` values, and the process survives them.
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::binary::{command, repository_root};
+use crate::support::runtime_api::{PostKind, RuntimeApi};
+
+/// The longest a test waits for the function to post a result.
+const POST_WAIT: Duration = Duration::from_secs(60);
+
+/// Kills the function process when the test ends, however it ends.
+struct RunningFunction(Child);
+
+impl Drop for RunningFunction {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_function(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> RunningFunction {
+    let mut binary = command();
+    binary
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "orders-stream")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .envs(extra_env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    RunningFunction(binary.spawn().expect("the binary starts"))
+}
+
+fn event(name: &str) -> Vec<u8> {
+    std::fs::read(repository_root().join("events").join(name)).expect("shipped event")
+}
+
+#[test]
+fn responses_and_errors_reach_lambda_with_stable_error_types() {
+    let api = RuntimeApi::start();
+    api.enqueue("req-clean", event("clean-batch.json"));
+    api.enqueue("req-poison-middle", event("poison-record-in-the-middle.json"));
+    api.enqueue("req-poison-first", event("poison-first-record.json"));
+    api.enqueue(
+        "req-not-an-event",
+        br#"{"detail-type": "Scheduled Event"}"#.to_vec(),
+    );
+    api.enqueue("req-missing-sequence", event("missing-sequence-number.json"));
+    api.enqueue("req-after-errors", event("ttl-delete.json"));
+    let _function = start_function(&api, &[]);
+
+    let mut posts = Vec::new();
+    for _ in 0..6 {
+        posts.push(
+            api.next_post(POST_WAIT)
+                .expect("the function posts a result for every invocation"),
+        );
+    }
+    let find = |id: &str| {
+        posts
+            .iter()
+            .find(|post| post.request_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no result for {id}: {posts:?}"))
+    };
+
+    for id in ["req-clean", "req-after-errors"] {
+        assert_eq!(find(id).kind, PostKind::Response, "{id}");
+        assert_eq!(find(id).json(), json!({"batchItemFailures": []}), "{id}");
+    }
+    let partial = find("req-poison-middle");
+    assert_eq!(partial.kind, PostKind::Response);
+    assert_eq!(
+        partial.json(),
+        json!({"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439291"}]})
+    );
+    for (id, error_type) in [
+        ("req-poison-first", "FirstRecordFailed"),
+        ("req-not-an-event", "InvalidEvent"),
+        ("req-missing-sequence", "MissingSequenceNumber"),
+    ] {
+        let post = find(id);
+        assert_eq!(post.kind, PostKind::Error, "{id}");
+        let body = post.json();
+        assert_eq!(body["errorType"], error_type, "{id}: {body}");
+        assert!(!body["errorMessage"].as_str().unwrap().is_empty(), "{id}");
+    }
+    assert!(
+        find("req-not-an-event").json()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `Records`"),
+        "the handler, not lambda_runtime, parses the payload"
+    );
+}
+
+#[test]
+fn a_bad_configuration_stops_start_up_before_polling_for_events() {
+    let api = RuntimeApi::start();
+    let mut binary = command();
+    binary
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "orders-stream")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("PROCESSOR_FIRST_RECORD_FAILURE", "skip");
+    let output = binary.output().expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PROCESSOR_FIRST_RECORD_FAILURE=\"skip\" is not valid: `error` or `report`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        api.next_requests(),
+        0,
+        "no event is taken before the configuration is valid"
+    );
+}

@@ -1,0 +1,73 @@
+//! Running the real `ddb-stream-processor` binary with a clean environment.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The binary Cargo built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_ddb-stream-processor");
+
+/// The repository root (events/ lives there).
+pub fn repository_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A command for the binary without any of the caller's configuration variables, run from the
+/// repository root.
+pub fn command() -> Command {
+    let mut command = Command::new(BINARY);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("PROCESSOR_") || name.starts_with("AWS_") || name == "RUST_LOG" {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command.current_dir(repository_root());
+    command
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The single line printed on stdout, parsed as JSON (fails the test if there is not exactly one).
+    pub fn stdout_json(&self) -> serde_json::Value {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "exactly one line on stdout, got {:?}; stderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        serde_json::from_str(lines[0])
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", lines[0]))
+    }
+}
+
+/// Runs `command` to completion, feeding `stdin` to it.
+pub fn run(mut command: Command, stdin: &[u8]) -> Run {
+    let mut child: Child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("stdin accepts the payload");
+    let output = child.wait_with_output().expect("the binary finishes");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}

@@ -1,0 +1,86 @@
+//! A processor whose behaviour per record is scripted by the test, and which records every call.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ddb_stream_processor::{ChangeRecord, FailureKind, RecordError, RecordProcessor};
+
+/// What the processor does with one record.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Fails with `kind` on the first `times` attempts, then succeeds.
+    FailTimes { kind: FailureKind, times: u32 },
+    /// Fails with `kind` on every attempt.
+    AlwaysFail(FailureKind),
+    /// Panics with this message.
+    Panic(&'static str),
+    /// Takes this long (on tokio's clock), then succeeds.
+    Sleep(Duration),
+}
+
+/// Succeeds on every record not in its script; records each call as (event id, attempt of that record).
+#[derive(Debug, Default)]
+pub struct ScriptedProcessor {
+    script: HashMap<String, Behaviour>,
+    default_delay: Option<Duration>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl ScriptedProcessor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Scripts the behaviour for the record with this event id.
+    pub fn on(mut self, event_id: impl Into<String>, behaviour: Behaviour) -> Self {
+        self.script.insert(event_id.into(), behaviour);
+        self
+    }
+
+    /// Every record not in the script takes this long.
+    pub fn taking(mut self, delay: Duration) -> Self {
+        self.default_delay = Some(delay);
+        self
+    }
+
+    /// The event ids of every call, in call order (a retried record appears once per attempt).
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn attempts_so_far(&self, event_id: &str) -> u32 {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|call| *call == event_id)
+            .count() as u32
+    }
+}
+
+impl RecordProcessor for ScriptedProcessor {
+    async fn process(&self, record: &ChangeRecord) -> Result<(), RecordError> {
+        self.calls.lock().unwrap().push(record.event_id.clone());
+        let attempt = self.attempts_so_far(&record.event_id);
+        match self.script.get(&record.event_id) {
+            None => {
+                if let Some(delay) = self.default_delay {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(())
+            }
+            Some(Behaviour::FailTimes { kind, times }) if attempt <= *times => Err(RecordError::new(
+                *kind,
+                format!("scripted failure on attempt {attempt}"),
+            )),
+            Some(Behaviour::FailTimes { .. }) => Ok(()),
+            Some(Behaviour::AlwaysFail(kind)) => Err(RecordError::new(*kind, "scripted failure")),
+            Some(Behaviour::Panic(message)) => panic!("{message}"),
+            Some(Behaviour::Sleep(delay)) => {
+                tokio::time::sleep(*delay).await;
+                Ok(())
+            }
+        }
+    }
+}
