@@ -17,6 +17,14 @@ pub const DYNAMODB_EVENT_SOURCE: &str = "aws:dynamodb";
 /// Beyond the shape, it checks that no record declares another event source (an SQS or Kinesis
 /// payload sent to this function by mistake must not be read as an empty or partial success).
 pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
+    // serde's derived structs also accept the positional array form (`[[]]` would read as an empty
+    // batch and succeed); a stream event is always an object.
+    if payload.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(InvocationError::InvalidEvent {
+            reason: "the payload is a JSON array; a stream event is an object with a \"Records\" array"
+                .into(),
+        });
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(payload);
     let event: Event = serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -74,6 +82,16 @@ mod tests {
             reason(sqs),
             r#"Records[0].eventSource is "aws:sqs", not "aws:dynamodb""#
         );
+    }
+
+    #[test]
+    fn the_positional_array_form_is_not_an_event() {
+        for payload in ["[]", " [[]]", "\n[[[]]]"] {
+            assert!(
+                reason(payload).starts_with("the payload is a JSON array"),
+                "{payload}"
+            );
+        }
     }
 
     #[test]

@@ -30,3 +30,8 @@ pub use handler::{Invocation, StreamHandler};
 pub use invocation_error::InvocationError;
 pub use processor::{FailureKind, ProcessorFn, RecordError, RecordProcessor, processor_fn};
 pub use record::{ChangeRecord, Operation};
+
+/// The README's Rust examples compile as doc tests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

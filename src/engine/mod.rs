@@ -7,7 +7,7 @@
 //!    number, operation, table, attempt).
 //! 2. The engine **stops at the first record it cannot complete** (a failure after in-process
 //!    retries, a panic, an unreadable record, or the deadline) and never starts a later one.
-//! 3. It reports **exactly that record's sequence number** ([`checkpoint`] holds the rule and its two
+//! 3. It reports **exactly that record's sequence number** (`engine/checkpoint.rs` holds the rule and its two
 //!    exceptions that fail the invocation instead).
 //! 4. Transient failures are retried with full-jitter backoff ([`RetryPolicy`]), never past the
 //!    deadline margin ([`DeadlineMargin`]); permanent failures and panics are not retried.

@@ -121,7 +121,7 @@ fn input_that_is_not_a_stream_event_is_an_error_never_a_success() {
         (b"", "EOF while parsing"),
         (b"garbage", "expected value at line 1 column 1"),
         (b"{}", "missing field `Records`"),
-        (b"[]", "invalid type: sequence"),
+        (b"[[]]", "the payload is a JSON array"),
         (b"{\"Records\": null}", "Records: invalid type: null"),
         (b"{\"Records\": [{}]}", "Records[0]: missing field"),
         (b"\xff\xfe{}", "expected value"),
