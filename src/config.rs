@@ -210,6 +210,38 @@ impl Settings {
     }
 }
 
+/// The variables Lambda sets for a custom runtime and `lambda_runtime` requires (it panics without
+/// them). Checked before the runtime loop starts, so a hand-started binary gets a clear message.
+pub const RUNTIME_VARIABLES: &[&str] = &[
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Checks that the Lambda runtime variables are present and usable; the error says which are not.
+pub fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    let missing: Vec<&str> = RUNTIME_VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| lookup(name).is_none_or(|value| value.trim().is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} not set; Lambda sets {} for a custom runtime",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let memory = lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default();
+    if memory.trim().parse::<i32>().is_err() {
+        return Err(format!(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory:?} is not valid: the function's memory in MB"
+        ));
+    }
+    Ok(())
+}
+
 fn whole_number((variable, value): (&'static str, String), min: u64, max: u64) -> Result<u64, ConfigError> {
     match value.parse::<u64>() {
         Ok(number) if (min..=max).contains(&number) => Ok(number),
@@ -341,6 +373,40 @@ mod tests {
             raised.engine.retry.max_delay,
             Duration::from_secs(5),
             "the default cap follows a larger base"
+        );
+    }
+
+    #[test]
+    fn the_runtime_environment_check_names_what_is_missing() {
+        let complete = |name: &str| {
+            Some(match name {
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => "256".to_owned(),
+                other => format!("value of {other}"),
+            })
+        };
+        assert_eq!(check_runtime_environment(complete), Ok(()));
+
+        let without_name_and_version = |name: &str| match name {
+            "AWS_LAMBDA_FUNCTION_NAME" | "AWS_LAMBDA_FUNCTION_VERSION" => None,
+            other => complete(other),
+        };
+        assert_eq!(
+            check_runtime_environment(without_name_and_version),
+            Err(
+                "AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set; Lambda sets them for a \
+                 custom runtime"
+                    .to_owned()
+            )
+        );
+
+        let bad_memory = |name: &str| match name {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("lots".to_owned()),
+            other => complete(other),
+        };
+        assert!(
+            check_runtime_environment(bad_memory)
+                .unwrap_err()
+                .starts_with("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=\"lots\"")
         );
     }
 

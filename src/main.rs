@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ddb_stream_processor::config::Settings;
+use ddb_stream_processor::config::{self, Settings};
 use ddb_stream_processor::example_processor::OrderProcessor;
 use ddb_stream_processor::local_invoke::{self, EventSource};
 use ddb_stream_processor::{BatchEngine, StreamHandler, telemetry};
@@ -58,6 +58,10 @@ async fn main() -> ExitCode {
             "ddb-stream-processor: AWS_LAMBDA_RUNTIME_API is not set, so this is not running under Lambda.\n\
              To process an event locally: cargo run -- --event events/clean-batch.json"
         );
+        return ExitCode::from(EXIT_START_UP);
+    }
+    if let Err(problem) = config::check_runtime_environment(|name| std::env::var(name).ok()) {
+        tracing::error!("cannot start the Lambda runtime loop: {problem}");
         return ExitCode::from(EXIT_START_UP);
     }
     let handler = &handler;

@@ -5,6 +5,11 @@
 //! invocation down with it. A panic is not retried: it is a bug, and a retry would most likely panic
 //! again while eating into the deadline.
 
+// Panic isolation needs unwinding: with `panic = "abort"` a processor panic would end the process
+// and fail the whole batch. Keep every build profile on `unwind`.
+#[cfg(panic = "abort")]
+compile_error!("per-record panic isolation needs `panic = \"unwind\"` in every Cargo profile");
+
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 

@@ -56,6 +56,7 @@ pub(crate) fn decide(stop: Option<&Stop>, policy: FirstRecordFailurePolicy) -> D
         });
     }
     Disposition::Checkpoint {
+        index: stop.index,
         sequence_number: sequence_number.clone(),
     }
 }
@@ -129,6 +130,7 @@ mod tests {
         assert_eq!(
             disposition,
             Disposition::Checkpoint {
+                index: 3,
                 sequence_number: "400".into()
             }
         );
@@ -144,6 +146,7 @@ mod tests {
         assert_eq!(
             decide(Some(&stop), FirstRecordFailurePolicy::ReportItemFailure),
             Disposition::Checkpoint {
+                index: 0,
                 sequence_number: "100".into()
             }
         );

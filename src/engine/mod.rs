@@ -148,7 +148,7 @@ fn record_span(record: &EventRecord) -> Span {
 fn log_stop(outcome: &BatchOutcome) {
     let Some(stop) = &outcome.stop else { return };
     match &outcome.disposition {
-        Disposition::Checkpoint { sequence_number } => warn!(
+        Disposition::Checkpoint { sequence_number, .. } => warn!(
             index = stop.index,
             handed_back = outcome.records_handed_back(),
             "record {}; reporting SequenceNumber {sequence_number} as the checkpoint: Lambda delivers it \

@@ -111,8 +111,9 @@ fn plural(count: u32) -> &'static str {
 pub enum Disposition {
     /// Every record succeeded: an empty `batchItemFailures`.
     Complete,
-    /// Report exactly this sequence number: Lambda redelivers that record and every record after it.
-    Checkpoint { sequence_number: String },
+    /// Report exactly this sequence number, record `index`'s: Lambda redelivers that record and every
+    /// record after it.
+    Checkpoint { index: usize, sequence_number: String },
     /// Fail the invocation: Lambda retries the whole batch (and bisects it, when configured).
     FailInvocation(InvocationError),
 }
@@ -134,12 +135,10 @@ impl BatchOutcome {
     /// Records that Lambda will deliver again: from the checkpoint to the end of the batch, or the
     /// whole batch when the invocation fails.
     pub fn records_handed_back(&self) -> usize {
-        match (&self.disposition, &self.stop) {
-            (Disposition::Complete, _) => 0,
-            (Disposition::FailInvocation(_), _) => self.batch_size,
-            (Disposition::Checkpoint { .. }, Some(stop)) => self.batch_size - stop.index,
-            // A checkpoint always comes with the stop it was taken at; count conservatively otherwise.
-            (Disposition::Checkpoint { .. }, None) => self.batch_size - self.succeeded,
+        match &self.disposition {
+            Disposition::Complete => 0,
+            Disposition::Checkpoint { index, .. } => self.batch_size - index,
+            Disposition::FailInvocation(_) => self.batch_size,
         }
     }
 
@@ -153,7 +152,7 @@ impl BatchOutcome {
         let mut response = DynamoDbEventResponse::default();
         match &self.disposition {
             Disposition::Complete => Ok(response),
-            Disposition::Checkpoint { sequence_number } => {
+            Disposition::Checkpoint { sequence_number, .. } => {
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = Some(sequence_number.clone());
                 response.batch_item_failures.push(failure);

@@ -28,7 +28,17 @@ fn engine() -> BatchEngine {
 
 fn checkpoint_of(outcome: &BatchOutcome) -> &str {
     match &outcome.disposition {
-        Disposition::Checkpoint { sequence_number } => sequence_number,
+        Disposition::Checkpoint {
+            index,
+            sequence_number,
+        } => {
+            assert_eq!(
+                Some(*index),
+                outcome.stop.as_ref().map(|stop| stop.index),
+                "checkpoint at the stop"
+            );
+            sequence_number
+        }
         other => panic!("expected a checkpoint, got {other:?}"),
     }
 }

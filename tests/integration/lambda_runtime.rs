@@ -122,3 +122,21 @@ fn a_bad_configuration_stops_start_up_before_polling_for_events() {
         "no event is taken before the configuration is valid"
     );
 }
+
+#[test]
+fn a_runtime_api_without_the_other_lambda_variables_is_a_clear_start_up_error() {
+    let api = RuntimeApi::start();
+    let mut binary = command();
+    binary
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
+    let output = binary.output().expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(api.next_requests(), 0);
+}
