@@ -79,15 +79,7 @@ impl BatchEngine {
         let mut rng = self
             .jitter_seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        let mut outcome = BatchOutcome {
-            batch_size,
-            succeeded: 0,
-            failed: 0,
-            retries: 0,
-            panics: 0,
-            stop: None,
-            disposition: Disposition::Complete,
-        };
+        let mut outcome = BatchOutcome::new(batch_size);
         let mut stop_span = Span::none();
 
         for (index, event_record) in records.into_iter().enumerate() {

@@ -119,8 +119,8 @@ pub enum Disposition {
 }
 
 impl BatchOutcome {
-    /// The outcome of a batch the engine refused before processing any record.
-    pub(crate) fn rejected(batch_size: usize, error: InvocationError) -> Self {
+    /// The outcome of a batch before any record ran: nothing counted, nothing to report.
+    pub(crate) fn new(batch_size: usize) -> Self {
         Self {
             batch_size,
             succeeded: 0,
@@ -128,7 +128,15 @@ impl BatchOutcome {
             retries: 0,
             panics: 0,
             stop: None,
+            disposition: Disposition::Complete,
+        }
+    }
+
+    /// The outcome of a batch the engine refused before processing any record.
+    pub(crate) fn rejected(batch_size: usize, error: InvocationError) -> Self {
+        Self {
             disposition: Disposition::FailInvocation(error),
+            ..Self::new(batch_size)
         }
     }
 

@@ -1,12 +1,12 @@
 //! The real binary serving the Lambda Runtime API (emulated in the test): responses and errors reach
 //! Lambda in the shape it expects, with stable `errorType` values, and the process survives them.
 
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::binary::{command, repository_root};
+use crate::support::binary::{command, repository_root, run};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
 
 /// The longest a test waits for the function to post a result.
@@ -22,15 +22,21 @@ impl Drop for RunningFunction {
     }
 }
 
-fn start_function(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> RunningFunction {
+/// The binary set up as Lambda starts it, pointed at `api`.
+fn lambda_command(api: &RuntimeApi) -> Command {
     let mut binary = command();
     binary
         .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .env("AWS_LAMBDA_FUNCTION_NAME", "orders-stream")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .envs(extra_env.iter().copied())
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    binary
+}
+
+fn start_function(api: &RuntimeApi) -> RunningFunction {
+    let mut binary = lambda_command(api);
+    binary
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -53,7 +59,7 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
     );
     api.enqueue("req-missing-sequence", event("missing-sequence-number.json"));
     api.enqueue("req-after-errors", event("ttl-delete.json"));
-    let _function = start_function(&api, &[]);
+    let _function = start_function(&api);
 
     let mut posts = Vec::new();
     for _ in 0..6 {
@@ -102,20 +108,10 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
 #[test]
 fn a_bad_configuration_stops_start_up_before_polling_for_events() {
     let api = RuntimeApi::start();
-    let mut binary = command();
-    binary
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "orders-stream")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("PROCESSOR_FIRST_RECORD_FAILURE", "skip");
-    let output = binary.output().expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("PROCESSOR_FIRST_RECORD_FAILURE=\"skip\" is not valid: `error` or `report`"),
-        "{stderr}"
-    );
+    let mut binary = lambda_command(&api);
+    binary.env("PROCESSOR_FIRST_RECORD_FAILURE", "skip");
+    run(binary, b"")
+        .assert_usage_error("PROCESSOR_FIRST_RECORD_FAILURE=\"skip\" is not valid: `error` or `report`");
     assert_eq!(
         api.next_requests(),
         0,
@@ -126,17 +122,10 @@ fn a_bad_configuration_stops_start_up_before_polling_for_events() {
 #[test]
 fn a_runtime_api_without_the_other_lambda_variables_is_a_clear_start_up_error() {
     let api = RuntimeApi::start();
-    let mut binary = command();
+    let mut binary = lambda_command(&api);
     binary
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
-    let output = binary.output().expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+        .env_remove("AWS_LAMBDA_FUNCTION_NAME")
+        .env_remove("AWS_LAMBDA_FUNCTION_VERSION");
+    run(binary, b"").assert_usage_error("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set");
     assert_eq!(api.next_requests(), 0);
 }

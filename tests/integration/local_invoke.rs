@@ -144,16 +144,7 @@ fn input_that_is_not_a_stream_event_is_an_error_never_a_success() {
 fn a_missing_event_file_is_a_usage_error_with_nothing_on_stdout() {
     let mut binary = command();
     binary.args(["--event", "events/no-such-event.json"]);
-    let result = run(binary, b"");
-    assert_eq!(result.code, Some(2));
-    assert_eq!(result.stdout, "");
-    assert!(
-        result
-            .stderr
-            .contains("cannot read the event file events/no-such-event.json"),
-        "{}",
-        result.stderr
-    );
+    run(binary, b"").assert_usage_error("cannot read the event file events/no-such-event.json");
 }
 
 #[test]
@@ -171,32 +162,15 @@ fn a_bad_configuration_value_stops_start_up_naming_the_variable() {
     binary
         .args(["--event", "events/clean-batch.json"])
         .env("PROCESSOR_MAX_ATTEMPTS", "zero");
-    let result = run(binary, b"");
-    assert_eq!(result.code, Some(2));
-    assert_eq!(result.stdout, "");
-    assert!(
-        result
-            .stderr
-            .contains("PROCESSOR_MAX_ATTEMPTS=\"zero\" is not valid: a whole number from 1 to 20"),
-        "{}",
-        result.stderr
-    );
+    run(binary, b"")
+        .assert_usage_error("PROCESSOR_MAX_ATTEMPTS=\"zero\" is not valid: a whole number from 1 to 20");
 }
 
 #[test]
 fn without_lambda_or_an_event_it_says_how_to_run_locally() {
     let result = run(command(), b"");
-    assert_eq!(result.code, Some(2));
-    assert!(
-        result.stderr.contains("AWS_LAMBDA_RUNTIME_API is not set"),
-        "{}",
-        result.stderr
-    );
-    assert!(
-        result.stderr.contains("--event events/clean-batch.json"),
-        "{}",
-        result.stderr
-    );
+    result.assert_usage_error("AWS_LAMBDA_RUNTIME_API is not set");
+    result.assert_usage_error("--event events/clean-batch.json");
 }
 
 #[test]

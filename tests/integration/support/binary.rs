@@ -50,6 +50,24 @@ impl Run {
     }
 }
 
+impl Run {
+    /// Asserts a start-up or usage failure: exit code 2, nothing on stdout, and `mentions` on stderr.
+    pub fn assert_usage_error(&self, mentions: &str) {
+        assert_eq!(self.code, Some(2), "stderr: {}", self.stderr);
+        assert_eq!(self.stdout, "", "nothing on stdout");
+        assert!(
+            self.stderr.contains(mentions),
+            "stderr should mention {mentions:?}: {}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a clear error, not a panic: {}",
+            self.stderr
+        );
+    }
+}
+
 /// Runs `command` to completion, feeding `stdin` to it.
 pub fn run(mut command: Command, stdin: &[u8]) -> Run {
     let mut child: Child = command
