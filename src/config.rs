@@ -10,6 +10,8 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
 use crate::engine::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
+use crate::telemetry::metrics::emf::{validate_dimension_value, validate_namespace};
+use crate::telemetry::metrics::{DEFAULT_MAX_SAMPLES, DEFAULT_NAMESPACE, DEFAULT_SERVICE, MetricsConfig};
 
 /// One documented environment variable.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,18 @@ pub const RETRY_MAX_DELAY_MS: &str = "PROCESSOR_RETRY_MAX_DELAY_MS";
 pub const DEADLINE_MARGIN_MS: &str = "PROCESSOR_DEADLINE_MARGIN_MS";
 /// What to do when the first record fails.
 pub const FIRST_RECORD_FAILURE: &str = "PROCESSOR_FIRST_RECORD_FAILURE";
+/// The CloudWatch namespace of the metrics (the Powertools variable).
+pub const METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
+/// The `Service` dimension of the metrics (the Powertools variable).
+pub const SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
+/// Turns metrics off (the Powertools variable).
+pub const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
+/// One-second storage resolution for every metric.
+pub const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
+/// Samples kept per distribution and invocation.
+pub const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
+/// The function name Lambda sets; the default service name.
+pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Lambda's log format (set by Lambda from the function's `LoggingConfig`).
 pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 /// Lambda's application log level (set by Lambda from the function's `LoggingConfig`).
@@ -62,6 +76,31 @@ pub const SETTINGS: &[Setting] = &[
         name: FIRST_RECORD_FAILURE,
         default: "error",
         meaning: "when the first record of a batch fails: `error` fails the invocation so bisection can isolate it, `report` returns it as the batch item failure",
+    },
+    Setting {
+        name: METRICS_NAMESPACE,
+        default: DEFAULT_NAMESPACE,
+        meaning: "CloudWatch namespace of the metrics: letters, digits and . _ # : / -, not starting with AWS/",
+    },
+    Setting {
+        name: SERVICE_NAME,
+        default: "the function name",
+        meaning: "value of the `Service` dimension of every metric (`ddb-stream-processor` outside Lambda)",
+    },
+    Setting {
+        name: METRICS_DISABLED,
+        default: "false",
+        meaning: "`true` writes no metrics at all",
+    },
+    Setting {
+        name: METRICS_HIGH_RESOLUTION,
+        default: "false",
+        meaning: "`true` stores metrics at one-second resolution (`StorageResolution: 1`, billed as high-resolution metrics)",
+    },
+    Setting {
+        name: METRICS_MAX_SAMPLES,
+        default: "100",
+        meaning: "samples of RecordProcessingTime kept per invocation (a uniform sample; 1 to 10000; 100 fits one EMF document)",
     },
     Setting {
         name: LOG_FORMAT,
@@ -105,12 +144,15 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing_subscriber::EnvFilter` directive, already validated.
     pub filter: String,
+    /// Lambda's application log level, when set: Lambda itself drops JSON lines below it.
+    pub lambda_level: Option<LevelFilter>,
 }
 
 /// Everything the binary is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub engine: EngineConfig,
+    pub metrics: MetricsConfig,
     pub log: LogSettings,
 }
 
@@ -166,6 +208,41 @@ impl Settings {
             }
         };
 
+        let metrics = MetricsConfig {
+            enabled: !boolean(variable(METRICS_DISABLED))?.unwrap_or(false),
+            namespace: match variable(METRICS_NAMESPACE) {
+                Some((variable, value)) => match validate_namespace(&value) {
+                    Ok(()) => value,
+                    Err(rule) => {
+                        return Err(ConfigError {
+                            variable,
+                            value,
+                            expected: rule,
+                        });
+                    }
+                },
+                None => DEFAULT_NAMESPACE.to_owned(),
+            },
+            service: match variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)) {
+                Some((variable, value)) => match validate_dimension_value(&value) {
+                    Ok(()) => value,
+                    Err(rule) => {
+                        return Err(ConfigError {
+                            variable,
+                            value,
+                            expected: rule,
+                        });
+                    }
+                },
+                None => DEFAULT_SERVICE.to_owned(),
+            },
+            high_resolution: boolean(variable(METRICS_HIGH_RESOLUTION))?.unwrap_or(false),
+            max_samples: match variable(METRICS_MAX_SAMPLES) {
+                Some(found) => whole_number(found, 1, 10_000)? as usize,
+                None => DEFAULT_MAX_SAMPLES,
+            },
+        };
+
         let format = match variable(LOG_FORMAT) {
             None => LogFormat::Text,
             Some((_, value)) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
@@ -178,8 +255,9 @@ impl Settings {
                 });
             }
         };
-        let filter = match (variable(LOG_LEVEL), variable(RUST_LOG)) {
-            (Some(found), _) => lambda_log_level(found)?.to_string(),
+        let lambda_level = variable(LOG_LEVEL).map(lambda_log_level).transpose()?;
+        let filter = match (lambda_level, variable(RUST_LOG)) {
+            (Some(level), _) => level.to_string(),
             (None, Some((variable, value))) => match EnvFilter::builder().parse(&value) {
                 Ok(_) => value,
                 Err(error) => {
@@ -205,7 +283,12 @@ impl Settings {
                 deadline_margin,
                 first_record_failure,
             },
-            log: LogSettings { format, filter },
+            metrics,
+            log: LogSettings {
+                format,
+                filter,
+                lambda_level,
+            },
         })
     }
 }
@@ -240,6 +323,40 @@ pub fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Res
         ));
     }
     Ok(())
+}
+
+impl Settings {
+    /// Combinations that work but lose something, to be logged at start-up.
+    pub fn start_up_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.metrics.enabled
+            && self.log.format == LogFormat::Json
+            && self
+                .log
+                .lambda_level
+                .is_some_and(|level| level < LevelFilter::INFO)
+        {
+            warnings.push(format!(
+                "{LOG_LEVEL} is above INFO: Lambda drops JSON lines without a level below it, and EMF metric \
+                 documents have none, so CloudWatch will not receive this function's metrics; set the \
+                 application log level to INFO or lower"
+            ));
+        }
+        warnings
+    }
+}
+
+fn boolean(found: Option<(&'static str, String)>) -> Result<Option<bool>, ConfigError> {
+    match found {
+        None => Ok(None),
+        Some((_, value)) if value.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some((_, value)) if value.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some((variable, value)) => Err(ConfigError {
+            variable,
+            value,
+            expected: "`true` or `false`".into(),
+        }),
+    }
 }
 
 fn whole_number((variable, value): (&'static str, String), min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -287,11 +404,13 @@ mod tests {
     fn defaults_are_the_documented_ones() {
         let defaults = settings(&[]).unwrap();
         assert_eq!(defaults.engine, EngineConfig::default());
+        assert_eq!(defaults.metrics, MetricsConfig::default());
         assert_eq!(
             defaults.log,
             LogSettings {
                 format: LogFormat::Text,
-                filter: "info".into()
+                filter: "info".into(),
+                lambda_level: None,
             }
         );
     }
@@ -348,6 +467,19 @@ mod tests {
             ),
             (FIRST_RECORD_FAILURE, "ignore", "`error` or `report`"),
             (LOG_FORMAT, "yaml", "`JSON` or `Text`"),
+            (
+                METRICS_NAMESPACE,
+                "AWS/Lambda",
+                "namespaces starting with AWS/ are reserved for AWS services",
+            ),
+            (
+                METRICS_NAMESPACE,
+                "my namespace",
+                "a namespace has only letters, digits and . _ # : / -",
+            ),
+            (METRICS_DISABLED, "yes", "`true` or `false`"),
+            (METRICS_HIGH_RESOLUTION, "1", "`true` or `false`"),
+            (METRICS_MAX_SAMPLES, "0", "a whole number from 1 to 10000"),
             (LOG_LEVEL, "verbose", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
         ];
         for (variable, value, expected) in cases {
@@ -359,6 +491,51 @@ mod tests {
         }
         let error = settings(&[(RUST_LOG, "info,[")]).unwrap_err();
         assert_eq!(error.variable, RUST_LOG);
+    }
+
+    #[test]
+    fn metrics_settings_follow_the_powertools_variables() {
+        let read = settings(&[
+            (METRICS_NAMESPACE, "Team/Orders"),
+            (FUNCTION_NAME, "orders-stream"),
+            (METRICS_HIGH_RESOLUTION, "TRUE"),
+            (METRICS_MAX_SAMPLES, "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read.metrics,
+            MetricsConfig {
+                enabled: true,
+                namespace: "Team/Orders".into(),
+                service: "orders-stream".into(),
+                high_resolution: true,
+                max_samples: 500,
+            },
+            "the service defaults to the function name"
+        );
+        let named = settings(&[(FUNCTION_NAME, "orders-stream"), (SERVICE_NAME, "orders")]).unwrap();
+        assert_eq!(named.metrics.service, "orders", "POWERTOOLS_SERVICE_NAME wins");
+        assert!(!settings(&[(METRICS_DISABLED, "true")]).unwrap().metrics.enabled);
+        let error = settings(&[(SERVICE_NAME, &"s".repeat(1025))]).unwrap_err();
+        assert_eq!(error.variable, SERVICE_NAME);
+    }
+
+    #[test]
+    fn warns_when_lambda_would_drop_the_metric_documents() {
+        let quiet_json = settings(&[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "WARN")]).unwrap();
+        assert_eq!(quiet_json.start_up_warnings().len(), 1);
+        assert!(quiet_json.start_up_warnings()[0].contains("EMF metric documents have none"));
+        for fine in [
+            settings(&[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "INFO")]),
+            settings(&[(LOG_FORMAT, "Text"), (LOG_LEVEL, "ERROR")]),
+            settings(&[
+                (LOG_FORMAT, "JSON"),
+                (LOG_LEVEL, "ERROR"),
+                (METRICS_DISABLED, "true"),
+            ]),
+        ] {
+            assert!(fine.unwrap().start_up_warnings().is_empty());
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! goes through the same logging as every other outcome, and names the JSON path of the problem
 //! (`Records[2].dynamodb: missing field "SizeBytes"`) instead of a Rust type name.
 
-use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::invocation_error::InvocationError;
 
@@ -47,6 +50,52 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
         }
     }
     Ok(event)
+}
+
+/// How many entries the `Records` array of a payload has, for a payload that is not a valid event.
+/// `None` when there is no such array.
+pub fn count_records_leniently(payload: &[u8]) -> Option<usize> {
+    #[derive(Deserialize)]
+    struct Lenient {
+        #[serde(rename = "Records")]
+        records: Vec<IgnoredAny>,
+    }
+    serde_json::from_slice::<Lenient>(payload)
+        .ok()
+        .map(|lenient| lenient.records.len())
+}
+
+/// What the metrics need to know about a batch, read before the engine consumes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchFacts {
+    /// Records in the batch.
+    pub size: usize,
+    /// The earliest `ApproximateCreationDateTime` of the batch; records without one are left out.
+    pub oldest_record_created_at: Option<DateTime<Utc>>,
+    /// The first record's sequence number.
+    pub first_sequence_number: Option<String>,
+    /// The last record's sequence number.
+    pub last_sequence_number: Option<String>,
+}
+
+impl BatchFacts {
+    /// The facts of `records`.
+    pub fn of(records: &[EventRecord]) -> Self {
+        Self {
+            size: records.len(),
+            oldest_record_created_at: records
+                .iter()
+                .map(|record| record.change.approximate_creation_date_time)
+                .filter(|created| *created != DateTime::<Utc>::UNIX_EPOCH)
+                .min(),
+            first_sequence_number: records
+                .first()
+                .and_then(|record| record.change.sequence_number.clone()),
+            last_sequence_number: records
+                .last()
+                .and_then(|record| record.change.sequence_number.clone()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +141,35 @@ mod tests {
                 "{payload}"
             );
         }
+    }
+
+    #[test]
+    fn batch_facts_leave_out_records_without_a_creation_time() {
+        let event = parse_event(
+            br#"{"Records":[
+              {"eventID":"a","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"10"}},
+              {"eventID":"b","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"20",
+               "ApproximateCreationDateTime":1700000100}},
+              {"eventID":"c","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"30",
+               "ApproximateCreationDateTime":1700000050}}]}"#,
+        )
+        .unwrap();
+        let facts = BatchFacts::of(&event.records);
+        assert_eq!(facts.size, 3);
+        assert_eq!(
+            facts.oldest_record_created_at.map(|time| time.timestamp()),
+            Some(1_700_000_050)
+        );
+        assert_eq!(facts.first_sequence_number.as_deref(), Some("10"));
+        assert_eq!(facts.last_sequence_number.as_deref(), Some("30"));
+        assert_eq!(BatchFacts::of(&[]), BatchFacts::default());
+    }
+
+    #[test]
+    fn records_of_an_invalid_event_are_counted_when_the_array_is_there() {
+        assert_eq!(count_records_leniently(br#"{"Records":[1,{},"x"]}"#), Some(3));
+        assert_eq!(count_records_leniently(b"{}"), None);
+        assert_eq!(count_records_leniently(b"garbage"), None);
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! The Lambda edge: one invocation payload in, a partial batch response or an error out.
 //!
 //! [`StreamHandler`] is the whole function: it decodes the payload, runs the batch through the
-//! [engine](crate::engine), logs one summary line, and turns the outcome into the response. It is
-//! used unchanged by the Lambda runtime loop ([`StreamHandler::handle`]) and by local invoke
-//! ([`StreamHandler::handle_payload`] with a synthetic [`Invocation`]).
+//! [engine](crate::engine), logs one summary line, flushes the invocation's metrics once, and turns
+//! the outcome into the response. It is used unchanged by the Lambda runtime loop
+//! ([`StreamHandler::handle`]) and by local invoke ([`StreamHandler::handle_payload`] with a
+//! synthetic [`Invocation`]).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use futures_util::FutureExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use tracing::{Instrument, error, field, info, info_span};
 
-use crate::engine::{BatchEngine, BatchOutcome, Deadline};
-use crate::event::parse_event;
+use crate::engine::{BatchEngine, BatchOutcome, Deadline, panic_message};
+use crate::event::{BatchFacts, count_records_leniently, parse_event};
 use crate::invocation_error::InvocationError;
 use crate::processor::RecordProcessor;
+use crate::telemetry::metrics::{InvocationSummary, Metrics, router};
 
 /// What the handler knows about one invocation, taken from the Lambda context (or made up locally).
 #[derive(Debug, Clone)]
@@ -24,6 +31,8 @@ pub struct Invocation {
     pub invoked_function_arn: String,
     /// The X-Ray trace header of this invocation, when tracing is on.
     pub xray_trace_id: Option<String>,
+    /// The function version (`$LATEST` or a number), when known.
+    pub function_version: Option<String>,
     /// When the invocation times out.
     pub deadline: Deadline,
 }
@@ -36,22 +45,43 @@ impl Invocation {
             request_id: context.request_id.clone(),
             invoked_function_arn: context.invoked_function_arn.clone(),
             xray_trace_id: context.xray_trace_id.clone(),
+            function_version: Some(context.env_config.version.clone()).filter(|version| !version.is_empty()),
             deadline: Deadline::from_epoch_millis(context.deadline, engine.config().deadline_margin),
         }
     }
 }
 
-/// The function: a batch engine and the processor it runs.
-#[derive(Debug, Clone)]
+/// The function: a batch engine, the processor it runs, and where its metrics go.
+#[derive(Debug)]
 pub struct StreamHandler<P> {
     engine: BatchEngine,
     processor: P,
+    metrics: Metrics,
+}
+
+/// What one run of the handler learnt, kept for the metrics even when the run fails or panics.
+#[derive(Debug, Default)]
+struct RunRecord {
+    batch: Option<BatchFacts>,
+    records_in_invalid_event: Option<usize>,
+    outcome: Option<BatchOutcome>,
+    batch_time: Option<Duration>,
 }
 
 impl<P: RecordProcessor> StreamHandler<P> {
-    /// A handler running `processor` with `engine`.
+    /// A handler running `processor` with `engine`, without metrics (see [`with_metrics`](Self::with_metrics)).
     pub fn new(engine: BatchEngine, processor: P) -> Self {
-        Self { engine, processor }
+        Self {
+            engine,
+            processor,
+            metrics: Metrics::disabled(),
+        }
+    }
+
+    /// Writes the metrics of every invocation through `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The engine, for its configuration.
@@ -69,12 +99,15 @@ impl<P: RecordProcessor> StreamHandler<P> {
             .await
     }
 
-    /// Handles one raw payload: the same path for Lambda and for local invoke.
+    /// Handles one raw payload: the same path for Lambda and for local invoke. The invocation's
+    /// metrics are flushed exactly once before this returns, whatever happened.
     pub async fn handle_payload(
         &self,
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<DynamoDbEventResponse, InvocationError> {
+        let started_at = self.metrics.now();
+        let collected = self.metrics.start_invocation();
         let span = info_span!(
             "invocation",
             request_id = %invocation.request_id,
@@ -83,22 +116,68 @@ impl<P: RecordProcessor> StreamHandler<P> {
         if let Some(trace_id) = &invocation.xray_trace_id {
             span.record("xray_trace_id", trace_id.as_str());
         }
-        async {
-            let event = parse_event(payload).inspect_err(|invalid| {
+
+        let mut record = RunRecord::default();
+        let run = AssertUnwindSafe(
+            self.run(payload, invocation, &mut record)
+                .instrument(span.clone()),
+        );
+        let caught = router::scope(Arc::clone(&collected), run.catch_unwind()).await;
+        let (result, handler_panicked) = match caught {
+            Ok(result) => (result, false),
+            Err(panic) => {
+                let error = InvocationError::HandlerPanicked {
+                    message: panic_message(panic.as_ref()),
+                };
+                span.in_scope(|| error!(error_type = error.error_type(), "{error}"));
+                (Err(error), true)
+            }
+        };
+
+        let summary = InvocationSummary {
+            request_id: &invocation.request_id,
+            xray_trace_id: invocation.xray_trace_id.as_deref(),
+            function_version: invocation.function_version.as_deref(),
+            started_at,
+            batch: record.batch.as_ref(),
+            records_in_invalid_event: record.records_in_invalid_event,
+            outcome: record.outcome.as_ref(),
+            batch_time: record.batch_time,
+            error: result.as_ref().err(),
+            handler_panicked,
+        };
+        span.in_scope(|| self.metrics.flush(&collected, &summary));
+        result
+    }
+
+    async fn run(
+        &self,
+        payload: &[u8],
+        invocation: &Invocation,
+        record: &mut RunRecord,
+    ) -> Result<DynamoDbEventResponse, InvocationError> {
+        let event = match parse_event(payload) {
+            Ok(event) => event,
+            Err(invalid) => {
+                record.records_in_invalid_event = count_records_leniently(payload);
                 error!(
                     error_type = invalid.error_type(),
                     "{invalid}; failing the invocation (Lambda retries the batch)"
                 );
-            })?;
-            let outcome = self
-                .engine
-                .process_batch(&self.processor, event.records, &invocation.deadline)
-                .await;
-            log_summary(&outcome);
-            outcome.to_response()
-        }
-        .instrument(span)
-        .await
+                return Err(invalid);
+            }
+        };
+        record.batch = Some(BatchFacts::of(&event.records));
+        let started = tokio::time::Instant::now();
+        let outcome = self
+            .engine
+            .process_batch(&self.processor, event.records, &invocation.deadline)
+            .await;
+        record.batch_time = Some(started.elapsed());
+        log_summary(&outcome);
+        let response = outcome.to_response();
+        record.outcome = Some(outcome);
+        response
     }
 }
 

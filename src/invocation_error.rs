@@ -52,6 +52,10 @@ pub enum InvocationError {
         problem: InvalidSequenceNumber,
     },
 
+    /// The handler itself panicked outside the processor (a bug in the template, not in your code).
+    #[error("the handler panicked: {message}; failing the invocation so that Lambda retries the whole batch")]
+    HandlerPanicked { message: String },
+
     /// The records are not in stream order, so no checkpoint would be safe.
     #[error(
         "record {index} has SequenceNumber {sequence_number}, not above record {previous_index}'s \
@@ -79,6 +83,7 @@ impl InvocationError {
             InvocationError::MissingSequenceNumber { .. } => "MissingSequenceNumber",
             InvocationError::InvalidSequenceNumber { .. } => "InvalidSequenceNumber",
             InvocationError::BatchOutOfOrder { .. } => "BatchOutOfOrder",
+            InvocationError::HandlerPanicked { .. } => "HandlerPanicked",
         }
     }
 }

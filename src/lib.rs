@@ -11,8 +11,10 @@
 //!   the checkpoint rule (`engine/checkpoint.rs`).
 //! - [`handler`]: the Lambda edge: payload in, partial batch response or [`InvocationError`] out.
 //! - [`event`], [`sequence_number`], [`invocation_error`]: parsing and the types behind the rule.
-//! - [`config`], [`telemetry`], [`local_invoke`]: what the binary needs to start and to run locally.
+//! - [`telemetry`]: logs and CloudWatch EMF metrics ([`telemetry::metrics`]), one flush per invocation.
+//! - [`config`], [`clock`], [`local_invoke`]: what the binary needs to start and to run locally.
 
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod event;

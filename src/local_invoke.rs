@@ -79,6 +79,7 @@ pub async fn run<P: RecordProcessor>(
         request_id: format!("local-{:016x}", fastrand::u64(..)),
         invoked_function_arn: LOCAL_FUNCTION_ARN.to_owned(),
         xray_trace_id: None,
+        function_version: None,
         deadline: Deadline::after(timeout, handler.engine().config().deadline_margin),
     };
     let (line, code) = match handler.handle_payload(&payload, &invocation).await {

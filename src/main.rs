@@ -5,12 +5,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use ddb_stream_processor::config::{self, Settings};
 use ddb_stream_processor::example_processor::OrderProcessor;
 use ddb_stream_processor::local_invoke::{self, EventSource};
+use ddb_stream_processor::telemetry::metrics::sink::{self, MetricsSink};
+use ddb_stream_processor::telemetry::metrics::{Metrics, router};
 use ddb_stream_processor::{BatchEngine, StreamHandler, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -43,10 +46,24 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
+    for warning in settings.start_up_warnings() {
+        tracing::warn!("{warning}");
+    }
+    // Business code's `metrics::counter!` calls reach the invocation they are made in.
+    if !router::install() {
+        tracing::warn!("another global metrics recorder was installed first: business metrics go there");
+    }
+    // Under Lambda, EMF goes to stdout; locally stdout is reserved for the response line.
+    let metrics_sink: Arc<dyn MetricsSink> = if cli.event.is_some() {
+        Arc::new(sink::stderr())
+    } else {
+        Arc::new(sink::stdout())
+    };
 
     // ---- Your business logic: replace `OrderProcessor` with your own `RecordProcessor`. ----
     let processor = OrderProcessor;
-    let handler = StreamHandler::new(BatchEngine::new(settings.engine), processor);
+    let handler = StreamHandler::new(BatchEngine::new(settings.engine), processor)
+        .with_metrics(Metrics::new(settings.metrics, metrics_sink));
 
     if let Some(event) = &cli.event {
         let source = EventSource::from_argument(event);

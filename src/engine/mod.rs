@@ -24,7 +24,7 @@ mod outcome;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::{Instrument, Span, error, field, info_span, warn};
 
-pub(crate) use attempt::panic_message;
+pub use attempt::panic_message;
 pub use config::{
     DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, DeadlineMargin, EngineConfig,
     FirstRecordFailurePolicy, MAX_AUTO_MARGIN, MIN_AUTO_MARGIN, RetryPolicy,
@@ -80,12 +80,14 @@ impl BatchEngine {
             .jitter_seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let mut outcome = BatchOutcome::new(batch_size);
+        outcome.record_times.reserve(batch_size);
         let mut stop_span = Span::none();
 
         for (index, event_record) in records.into_iter().enumerate() {
             let span = record_span(&event_record);
             let event_id = event_record.event_id.clone();
             let sequence_number = event_record.change.sequence_number.clone();
+            let started = tokio::time::Instant::now();
             let result = match ChangeRecord::try_from(event_record) {
                 Ok(record) => {
                     process_record(processor, &record, &self.config.retry, deadline, &mut rng)
@@ -96,6 +98,9 @@ impl BatchEngine {
                     message: unreadable.to_string(),
                 }),
             };
+            if result.attempts() > 0 {
+                outcome.record_times.push(started.elapsed());
+            }
             outcome.retries += result.attempts().saturating_sub(1);
             match result {
                 RecordResult::Succeeded { .. } => outcome.succeeded += 1,

@@ -29,6 +29,8 @@ pub struct BatchOutcome {
     pub stop: Option<Stop>,
     /// What Lambda must be told.
     pub disposition: Disposition,
+    /// Time spent on each record that was attempted, retries and backoff included, in batch order.
+    pub record_times: Vec<Duration>,
 }
 
 /// The record the engine stopped at.
@@ -129,6 +131,7 @@ impl BatchOutcome {
             panics: 0,
             stop: None,
             disposition: Disposition::Complete,
+            record_times: Vec::new(),
         }
     }
 

@@ -1,24 +1,43 @@
 //! The real binary serving the Lambda Runtime API (emulated in the test): responses and errors reach
 //! Lambda in the shape it expects, with stable `errorType` values, and the process survives them.
 
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::support::binary::{command, repository_root, run};
+use crate::support::emf_validator::assert_valid;
 use crate::support::runtime_api::{PostKind, RuntimeApi};
 
 /// The longest a test waits for the function to post a result.
 const POST_WAIT: Duration = Duration::from_secs(60);
 
-/// Kills the function process when the test ends, however it ends.
-struct RunningFunction(Child);
+/// The function process, killed when the test ends however it ends; its stdout is drained by a
+/// thread so that a full pipe can never block it.
+struct RunningFunction {
+    child: Child,
+    stdout: Option<JoinHandle<String>>,
+}
+
+impl RunningFunction {
+    /// Stops the process and returns everything it wrote on stdout.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stdout
+            .take()
+            .map(|reader| reader.join().expect("stdout reader"))
+            .unwrap_or_default()
+    }
+}
 
 impl Drop for RunningFunction {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -38,9 +57,19 @@ fn start_function(api: &RuntimeApi) -> RunningFunction {
     let mut binary = lambda_command(api);
     binary
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    RunningFunction(binary.spawn().expect("the binary starts"))
+    let mut child = binary.spawn().expect("the binary starts");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    RunningFunction {
+        child,
+        stdout: Some(reader),
+    }
 }
 
 fn event(name: &str) -> Vec<u8> {
@@ -59,7 +88,7 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
     );
     api.enqueue("req-missing-sequence", event("missing-sequence-number.json"));
     api.enqueue("req-after-errors", event("ttl-delete.json"));
-    let _function = start_function(&api);
+    let function = start_function(&api);
 
     let mut posts = Vec::new();
     for _ in 0..6 {
@@ -103,6 +132,48 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
             .contains("missing field `Records`"),
         "the handler, not lambda_runtime, parses the payload"
     );
+
+    // Every invocation flushed its EMF documents to stdout before posting its result.
+    let stdout = function.stop();
+    let documents: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert_valid(&documents, chrono::Utc::now().timestamp_millis());
+    let parsed: Vec<serde_json::Value> = documents
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let cold_starts = parsed
+        .iter()
+        .filter(|document| document.get("ColdStart").is_some())
+        .count();
+    assert_eq!(cold_starts, 1, "one cold start per process");
+    let main_document = |id: &str| {
+        parsed
+            .iter()
+            .find(|document| document["requestId"] == id && document.get("RecordsProcessed").is_some())
+            .unwrap_or_else(|| panic!("no EMF document for {id} in {stdout}"))
+    };
+    let partial = main_document("req-poison-middle");
+    assert_eq!(
+        (
+            &partial["RecordsProcessed"],
+            &partial["RecordsFailed"],
+            &partial["RecordsRetried"]
+        ),
+        (&json!(2), &json!(1), &json!(2))
+    );
+    assert_eq!(
+        partial["Service"], "orders-stream",
+        "the service defaults to the function name"
+    );
+    assert_eq!(main_document("req-not-an-event")["errorType"], "InvalidEvent");
+    for id in [
+        "req-clean",
+        "req-poison-first",
+        "req-missing-sequence",
+        "req-after-errors",
+    ] {
+        main_document(id);
+    }
 }
 
 #[test]

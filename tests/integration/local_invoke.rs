@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::support::binary::{command, repository_root, run};
+use crate::support::emf_validator::{assert_valid, values_by_metric};
 
 /// What each shipped event must produce: exit code, and the response or the error type.
 enum Expected {
@@ -204,4 +205,40 @@ fn json_logs_are_one_object_per_line_on_stderr() {
         logs.iter().filter(|log| log["level"] == "INFO").count() == 1,
         "one INFO line per invocation"
     );
+}
+
+#[test]
+fn emf_documents_go_to_stderr_so_stdout_keeps_only_the_response() {
+    let mut binary = command();
+    binary.args(["--event", "events/poison-record-in-the-middle.json"]);
+    let result = run(binary, b"");
+    assert_eq!(result.code, Some(0));
+    result.stdout_json();
+    let documents: Vec<String> = result
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with('{') && line.contains("\"_aws\""))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        documents.len(),
+        2,
+        "the cold start and the invocation: {}",
+        result.stderr
+    );
+    assert_valid(&documents, chrono::Utc::now().timestamp_millis());
+    let values = values_by_metric(&documents);
+    assert_eq!(values["RecordsFailed"], [1.0]);
+    assert_eq!(values["RecordsRetried"], [2.0]);
+}
+
+#[test]
+fn metrics_can_be_turned_off() {
+    let mut binary = command();
+    binary
+        .args(["--event", "events/clean-batch.json"])
+        .env("POWERTOOLS_METRICS_DISABLED", "true");
+    let result = run(binary, b"");
+    assert_eq!(result.code, Some(0));
+    assert!(!result.stderr.contains("\"_aws\""), "{}", result.stderr);
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: stream records, a scripted processor, the binary.
 
 pub mod binary;
+pub mod emf_validator;
 pub mod records;
 pub mod runtime_api;
 pub mod scripted_processor;

@@ -2,7 +2,7 @@
 //!
 //! The library only emits `tracing` events and spans; this module decides where they go. Logs are
 //! written to **stderr**, so that stdout stays reserved for machine-readable output (the local
-//! invoke's response line). Lambda ships both streams to CloudWatch Logs.
+//! invoke's response line) and for the EMF metric documents. Lambda ships both streams to CloudWatch Logs.
 
 use std::io::IsTerminal;
 

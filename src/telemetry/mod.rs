@@ -1,0 +1,12 @@
+//! Telemetry: what the function tells its operators.
+//!
+//! - [`logs`]: the `tracing` subscriber (JSON or text on stderr) and the panic hook.
+//! - [`metrics`]: CloudWatch Embedded Metric Format documents, one flush per invocation on stdout.
+//!
+//! The library emits `tracing` events and `metrics` facade calls; the modules here decide where they
+//! go, and take their sinks and clocks as parameters so tests can capture everything.
+
+pub mod logs;
+pub mod metrics;
+
+pub use logs::init;
