@@ -12,6 +12,7 @@ compile_error!("per-record panic isolation needs `panic = \"unwind\"` in every C
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use tracing::{Span, warn};
@@ -66,17 +67,16 @@ pub(crate) async fn process_record<P: RecordProcessor>(
         attempt += 1;
         span.record("attempt", attempt);
 
-        let guarded = AssertUnwindSafe(processor.process(record)).catch_unwind();
-        let error = match tokio::time::timeout(time_left, guarded).await {
-            Ok(Ok(Ok(()))) => return RecordResult::Succeeded { attempts: attempt },
-            Ok(Ok(Err(error))) => error,
-            Ok(Err(panic)) => {
+        let error = match run_attempt(processor, record, time_left).await {
+            Attempt::Succeeded => return RecordResult::Succeeded { attempts: attempt },
+            Attempt::Failed(error) => error,
+            Attempt::Panicked(message) => {
                 return RecordResult::NotCompleted(StopReason::Panicked {
-                    message: panic_message(panic.as_ref()),
+                    message,
                     attempts: attempt,
                 });
             }
-            Err(_elapsed) => {
+            Attempt::TimedOut => {
                 return RecordResult::NotCompleted(StopReason::DeadlineReached {
                     attempts: attempt,
                     margin: deadline.margin(),
@@ -100,6 +100,37 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             "transient failure; retrying the record in process"
         );
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Succeeded,
+    Failed(RecordError),
+    Panicked(String),
+    TimedOut,
+}
+
+/// One call of the processor, bounded by `time_left`, with every panic it can cause caught: while
+/// creating its future, while polling it, and while dropping it (a future cancelled at the deadline
+/// runs its destructors outside any poll).
+async fn run_attempt<P: RecordProcessor>(
+    processor: &P,
+    record: &ChangeRecord,
+    time_left: Duration,
+) -> Attempt {
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| processor.process(record))) {
+        Ok(future) => future,
+        Err(panic) => return Attempt::Panicked(panic_message(panic.as_ref())),
+    };
+    let mut bounded = Box::pin(tokio::time::timeout(time_left, future));
+    let polled = AssertUnwindSafe(bounded.as_mut()).catch_unwind().await;
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(bounded)));
+    match (polled, dropped) {
+        (Err(panic), _) | (Ok(_), Err(panic)) => Attempt::Panicked(panic_message(panic.as_ref())),
+        (Ok(Ok(Ok(()))), Ok(())) => Attempt::Succeeded,
+        (Ok(Ok(Err(error))), Ok(())) => Attempt::Failed(error),
+        (Ok(Err(_elapsed)), Ok(())) => Attempt::TimedOut,
     }
 }
 

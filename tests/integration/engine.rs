@@ -8,7 +8,10 @@ use std::time::Duration;
 use ddb_stream_processor::engine::{
     DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy, StopReason,
 };
-use ddb_stream_processor::{BatchEngine, BatchOutcome, Deadline, Disposition, FailureKind, InvocationError};
+use ddb_stream_processor::{
+    BatchEngine, BatchOutcome, ChangeRecord, Deadline, Disposition, FailureKind, InvocationError,
+    RecordError, RecordProcessor,
+};
 use serde_json::json;
 
 use crate::support::records::{batch, batch_json, event_id, parse, sequence_number};
@@ -251,6 +254,71 @@ async fn a_panicking_processor_fails_only_its_record_and_the_engine_keeps_workin
         .process_batch(&ScriptedProcessor::new(), batch(2), &relaxed_deadline())
         .await;
     assert_eq!(next.disposition, Disposition::Complete);
+}
+
+/// Panics where a plain `catch_unwind` around polling would miss them: while creating the future,
+/// and while dropping a future the deadline cancelled.
+struct PanicsOutsidePolling {
+    on_call: usize,
+    on_cancel: usize,
+}
+
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("a destructor panicked during cancellation");
+    }
+}
+
+impl RecordProcessor for PanicsOutsidePolling {
+    fn process(
+        &self,
+        record: &ChangeRecord,
+    ) -> impl std::future::Future<Output = Result<(), RecordError>> + Send {
+        let index: usize = record.event_id.trim_start_matches("event-").parse().unwrap();
+        assert_ne!(index, self.on_call, "a panic while creating the future");
+        let guard = (index == self.on_cancel).then(|| PanicsWhenDropped);
+        async move {
+            if guard.is_some() {
+                tokio::time::sleep(Duration::from_secs(3_600)).await;
+            }
+            std::mem::forget(guard);
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn panics_outside_polling_are_caught_as_panics_of_their_record() {
+    let processor = PanicsOutsidePolling {
+        on_call: 2,
+        on_cancel: usize::MAX,
+    };
+    let outcome = engine()
+        .process_batch(&processor, batch(4), &relaxed_deadline())
+        .await;
+    assert_eq!(checkpoint_of(&outcome), sequence_number(2));
+    assert!(
+        matches!(&outcome.stop.as_ref().unwrap().reason, StopReason::Panicked { message, .. }
+        if message.contains("a panic while creating the future"))
+    );
+
+    let processor = PanicsOutsidePolling {
+        on_call: usize::MAX,
+        on_cancel: 1,
+    };
+    let deadline = Deadline::after(
+        Duration::from_secs(10),
+        DeadlineMargin::Fixed(Duration::from_secs(2)),
+    );
+    let outcome = engine().process_batch(&processor, batch(4), &deadline).await;
+    assert_eq!(checkpoint_of(&outcome), sequence_number(1));
+    assert!(
+        matches!(&outcome.stop.as_ref().unwrap().reason, StopReason::Panicked { message, .. }
+        if message.contains("during cancellation"))
+    );
+    assert_eq!((outcome.succeeded, outcome.panics), (1, 1));
 }
 
 #[tokio::test(start_paused = true)]

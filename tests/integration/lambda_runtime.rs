@@ -200,3 +200,24 @@ fn a_runtime_api_without_the_other_lambda_variables_is_a_clear_start_up_error() 
     run(binary, b"").assert_usage_error("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set");
     assert_eq!(api.next_requests(), 0);
 }
+
+#[test]
+fn a_closed_stdout_loses_the_metrics_but_never_the_function() {
+    let api = RuntimeApi::start();
+    api.enqueue("req-1", event("clean-batch.json"));
+    api.enqueue("req-2", event("poison-record-in-the-middle.json"));
+    let mut binary = lambda_command(&api);
+    binary
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = binary.spawn().expect("the binary starts");
+    drop(child.stdout.take()); // every EMF write now fails with a broken pipe
+    let _function = RunningFunction { child, stdout: None };
+
+    for id in ["req-1", "req-2"] {
+        let post = api.next_post(POST_WAIT).expect("the function keeps answering");
+        assert_eq!(post.request_id.as_deref(), Some(id));
+        assert_eq!(post.kind, PostKind::Response);
+    }
+}
