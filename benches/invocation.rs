@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ddb_stream_processor::clock::SystemClock;
 use ddb_stream_processor::config::{LogFormat, LogSettings};
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
 use ddb_stream_processor::example_processor::OrderProcessor;
-use ddb_stream_processor::telemetry::logs::subscriber;
+use ddb_stream_processor::telemetry::logs::{LogOutput, subscriber};
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
 use ddb_stream_processor::telemetry::metrics::{InvocationSummary, Metrics, MetricsConfig};
 use ddb_stream_processor::{BatchEngine, Deadline, Invocation, StreamHandler};
@@ -57,6 +58,7 @@ fn invocation() -> Invocation {
         invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream".into(),
         xray_trace_id: None,
         function_version: Some("1".into()),
+        function_name: "orders-stream".into(),
         deadline: Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional),
     }
 }
@@ -77,7 +79,12 @@ fn invocation_path(c: &mut Criterion) {
         filter: "info".into(),
         lambda_level: None,
     };
-    tracing::subscriber::set_global_default(subscriber(&logs, io::sink, false)).expect("first subscriber");
+    let output = LogOutput {
+        writer: io::sink,
+        clock: Arc::new(SystemClock),
+        ansi: false,
+    };
+    tracing::subscriber::set_global_default(subscriber(&logs, output, None)).expect("first subscriber");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 use crate::engine::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
 use crate::telemetry::metrics::emf::{validate_dimension_value, validate_namespace};
 use crate::telemetry::metrics::{DEFAULT_MAX_SAMPLES, DEFAULT_NAMESPACE, DEFAULT_SERVICE, MetricsConfig};
+use crate::telemetry::traces::{DEFAULT_FLUSH_TIMEOUT, TraceSettings};
 
 /// One documented environment variable.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +42,20 @@ pub const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
 pub const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
 /// Samples kept per distribution and invocation.
 pub const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
+/// Puts each record's item keys in its span and log lines.
+pub const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
+/// The OTLP endpoint for traces only (turns traces on).
+pub const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The OTLP endpoint for every signal (turns traces on).
+pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// Turns the OpenTelemetry SDK off, whatever the endpoint says.
+pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// The flush budget of the traces per invocation.
+pub const TRACE_FLUSH_TIMEOUT_MS: &str = "PROCESSOR_TRACE_FLUSH_TIMEOUT_MS";
+/// The trace propagators; `xray-lambda` makes the X-Ray trace header the parent.
+pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
+/// The batch span processor's queue size (read by the SDK).
+pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 /// The function name Lambda sets; the default service name.
 pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Lambda's log format (set by Lambda from the function's `LoggingConfig`).
@@ -103,6 +118,41 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "samples of RecordProcessingTime kept per invocation (a uniform sample; 1 to 10000; 100 fits one EMF document)",
     },
     Setting {
+        name: LOG_KEYS,
+        default: "false",
+        meaning: "`true` puts each record's item keys (DynamoDB JSON) in its span and log lines; images are never logged",
+    },
+    Setting {
+        name: OTLP_ENDPOINT,
+        default: "(unset)",
+        meaning: "OTLP/HTTP endpoint (`http://localhost:4318` for the OpenTelemetry and ADOT Lambda layers); setting it, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, turns traces on",
+    },
+    Setting {
+        name: OTLP_TRACES_ENDPOINT,
+        default: "(unset)",
+        meaning: "OTLP/HTTP endpoint for traces only, used as given (no `/v1/traces` appended)",
+    },
+    Setting {
+        name: TRACE_FLUSH_TIMEOUT_MS,
+        default: "500",
+        meaning: "longest wait per invocation for the spans to be exported, also the exporter's HTTP timeout; added to the deadline margin (10 to 10000)",
+    },
+    Setting {
+        name: OTEL_PROPAGATORS,
+        default: "(unset)",
+        meaning: "with `xray-lambda` (or `xray`), the invocation's X-Ray trace header becomes the parent of its span and trace ids use X-Ray's format",
+    },
+    Setting {
+        name: OTEL_BSP_MAX_QUEUE_SIZE,
+        default: "16384",
+        meaning: "spans the batch processor can hold; the default fits a 10,000-record batch (1 to 1000000)",
+    },
+    Setting {
+        name: OTEL_SDK_DISABLED,
+        default: "false",
+        meaning: "`true` turns traces off even with an endpoint set",
+    },
+    Setting {
         name: LOG_FORMAT,
         default: "Text",
         meaning: "`JSON` or `Text`; Lambda sets it from the function's LoggingConfig",
@@ -153,6 +203,7 @@ pub struct LogSettings {
 pub struct Settings {
     pub engine: EngineConfig,
     pub metrics: MetricsConfig,
+    pub traces: TraceSettings,
     pub log: LogSettings,
 }
 
@@ -206,6 +257,31 @@ impl Settings {
                     expected: "`error` or `report`".into(),
                 });
             }
+        };
+
+        let log_keys = boolean(variable(LOG_KEYS))?.unwrap_or(false);
+        let endpoint = [OTLP_TRACES_ENDPOINT, OTLP_ENDPOINT]
+            .into_iter()
+            .find_map(|name| variable(name).map(|(_, value)| value));
+        let traces_disabled = boolean(variable(OTEL_SDK_DISABLED))?.unwrap_or(false);
+        let traces = TraceSettings {
+            endpoint: endpoint.filter(|_| !traces_disabled),
+            flush_timeout: match variable(TRACE_FLUSH_TIMEOUT_MS) {
+                Some(found) => Duration::from_millis(whole_number(found, 10, 10_000)?),
+                None => DEFAULT_FLUSH_TIMEOUT,
+            },
+            xray_propagation: variable(OTEL_PROPAGATORS).is_some_and(|(_, value)| {
+                value
+                    .split(',')
+                    .any(|propagator| matches!(propagator.trim(), "xray" | "xray-lambda"))
+            }),
+            queue_size_from_environment: match variable(OTEL_BSP_MAX_QUEUE_SIZE) {
+                Some(found) => {
+                    whole_number(found, 1, 1_000_000)?;
+                    true
+                }
+                None => false,
+            },
         };
 
         let metrics = MetricsConfig {
@@ -282,8 +358,11 @@ impl Settings {
                 },
                 deadline_margin,
                 first_record_failure,
+                telemetry_reserve: Duration::ZERO,
+                log_keys,
             },
             metrics,
+            traces,
             log: LogSettings {
                 format,
                 filter,
@@ -423,6 +502,7 @@ mod tests {
             (RETRY_MAX_DELAY_MS, "80"),
             (DEADLINE_MARGIN_MS, "1500"),
             (FIRST_RECORD_FAILURE, "report"),
+            (LOG_KEYS, "true"),
             (LOG_FORMAT, "JSON"),
             (LOG_LEVEL, "fatal"),
             (RUST_LOG, "debug"),
@@ -438,6 +518,8 @@ mod tests {
                 },
                 deadline_margin: DeadlineMargin::Fixed(Duration::from_millis(1500)),
                 first_record_failure: FirstRecordFailurePolicy::ReportItemFailure,
+                telemetry_reserve: Duration::ZERO,
+                log_keys: true,
             }
         );
         assert_eq!(read.log.format, LogFormat::Json);

@@ -8,19 +8,22 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures_util::FutureExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
-use tracing::{Instrument, error, field, info, info_span};
+use tracing::{Instrument, Span, error, field, info, info_span, warn};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::engine::{BatchEngine, BatchOutcome, Deadline, panic_message};
+use crate::engine::{BatchEngine, BatchOutcome, Deadline, Disposition, panic_message};
 use crate::event::{BatchFacts, count_records_leniently, parse_event};
 use crate::invocation_error::InvocationError;
 use crate::processor::RecordProcessor;
 use crate::telemetry::metrics::{InvocationSummary, Metrics, router};
+use crate::telemetry::traces::{self, FlushOutcome, InvocationAttributes, Traces};
 
 /// What the handler knows about one invocation, taken from the Lambda context (or made up locally).
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct Invocation {
     pub xray_trace_id: Option<String>,
     /// The function version (`$LATEST` or a number), when known.
     pub function_version: Option<String>,
+    /// The function name: the name of the invocation's trace span.
+    pub function_name: String,
     /// When the invocation times out.
     pub deadline: Deadline,
 }
@@ -46,17 +51,22 @@ impl Invocation {
             invoked_function_arn: context.invoked_function_arn.clone(),
             xray_trace_id: context.xray_trace_id.clone(),
             function_version: Some(context.env_config.version.clone()).filter(|version| !version.is_empty()),
-            deadline: Deadline::from_epoch_millis(context.deadline, engine.config().deadline_margin),
+            function_name: context.env_config.function_name.clone(),
+            deadline: Deadline::from_epoch_millis(context.deadline, engine.config().deadline_margin)
+                .with_reserve(engine.config().telemetry_reserve),
         }
     }
 }
 
-/// The function: a batch engine, the processor it runs, and where its metrics go.
+/// The function: a batch engine, the processor it runs, and where its metrics and traces go.
 #[derive(Debug)]
 pub struct StreamHandler<P> {
     engine: BatchEngine,
     processor: P,
     metrics: Metrics,
+    traces: Option<Traces>,
+    /// `true` until the first invocation of this handler (one per process) has started.
+    cold: AtomicBool,
 }
 
 /// What one run of the handler learnt, kept for the metrics even when the run fails or panics.
@@ -75,12 +85,20 @@ impl<P: RecordProcessor> StreamHandler<P> {
             engine,
             processor,
             metrics: Metrics::disabled(),
+            traces: None,
+            cold: AtomicBool::new(true),
         }
     }
 
     /// Writes the metrics of every invocation through `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Exports the spans of every invocation through `traces`, flushed before the handler returns.
+    pub fn with_traces(mut self, traces: Option<Traces>) -> Self {
+        self.traces = traces;
         self
     }
 
@@ -107,15 +125,34 @@ impl<P: RecordProcessor> StreamHandler<P> {
         invocation: &Invocation,
     ) -> Result<DynamoDbEventResponse, InvocationError> {
         let started_at = self.metrics.now();
+        let cold_start = self.cold.swap(false, Ordering::Relaxed);
         let collected = self.metrics.start_invocation();
         let span = info_span!(
             "invocation",
-            request_id = %invocation.request_id,
-            xray_trace_id = field::Empty,
+            otel.name = %invocation.function_name,
+            otel.kind = "server",
+            requestId = %invocation.request_id,
+            xrayTraceId = field::Empty,
         );
         if let Some(trace_id) = &invocation.xray_trace_id {
-            span.record("xray_trace_id", trace_id.as_str());
+            span.record("xrayTraceId", trace_id.as_str());
+            let parent = self
+                .traces
+                .as_ref()
+                .filter(|traces| traces.xray_propagation())
+                .and_then(|_| traces::xray_parent(trace_id));
+            if let Some(parent) = parent {
+                let _ = span.set_parent(parent);
+            }
         }
+        traces::annotate_invocation(
+            &span,
+            InvocationAttributes {
+                request_id: &invocation.request_id,
+                invoked_function_arn: &invocation.invoked_function_arn,
+                cold_start,
+            },
+        );
 
         let mut record = RunRecord::default();
         let run = AssertUnwindSafe(
@@ -134,19 +171,49 @@ impl<P: RecordProcessor> StreamHandler<P> {
             }
         };
 
+        // Close the invocation span, then export everything it contains before returning.
+        let checkpoint = record
+            .outcome
+            .as_ref()
+            .and_then(|outcome| match &outcome.disposition {
+                Disposition::Checkpoint { sequence_number, .. } => Some(sequence_number.as_str()),
+                _ => None,
+            });
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|error| (error.error_type(), error.to_string()));
+        traces::finish_invocation(&span, checkpoint, failure);
+        drop(span);
+        let trace_flush = match &self.traces {
+            Some(traces) => Some(traces.flush().await),
+            None => None,
+        };
+        if let Some(problem) = trace_flush
+            .as_ref()
+            .filter(|outcome| **outcome != FlushOutcome::Completed)
+        {
+            warn!(
+                requestId = %invocation.request_id,
+                "the spans of this invocation were not all exported: {problem:?}; the batch is not affected"
+            );
+        }
+
         let summary = InvocationSummary {
             request_id: &invocation.request_id,
             xray_trace_id: invocation.xray_trace_id.as_deref(),
             function_version: invocation.function_version.as_deref(),
             started_at,
+            cold_start,
             batch: record.batch.as_ref(),
             records_in_invalid_event: record.records_in_invalid_event,
             outcome: record.outcome.as_ref(),
             batch_time: record.batch_time,
             error: result.as_ref().err(),
             handler_panicked,
+            trace_flush: trace_flush.as_ref(),
         };
-        span.in_scope(|| self.metrics.flush(&collected, &summary));
+        self.metrics.flush(&collected, &summary);
         result
     }
 
@@ -168,6 +235,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
             }
         };
         record.batch = Some(BatchFacts::of(&event.records));
+        traces::annotate_batch(&Span::current(), &event.records);
         let started = tokio::time::Instant::now();
         let outcome = self
             .engine

@@ -19,6 +19,8 @@ use crate::engine::Deadline;
 use crate::handler::{Invocation, StreamHandler};
 use crate::processor::RecordProcessor;
 
+/// The function name local invocations pretend to have.
+pub const LOCAL_FUNCTION_NAME: &str = "ddb-stream-processor";
 /// The function ARN local invocations pretend to come from.
 pub const LOCAL_FUNCTION_ARN: &str = "arn:aws:lambda:local:000000000000:function:ddb-stream-processor";
 
@@ -80,7 +82,9 @@ pub async fn run<P: RecordProcessor>(
         invoked_function_arn: LOCAL_FUNCTION_ARN.to_owned(),
         xray_trace_id: None,
         function_version: None,
-        deadline: Deadline::after(timeout, handler.engine().config().deadline_margin),
+        function_name: LOCAL_FUNCTION_NAME.to_owned(),
+        deadline: Deadline::after(timeout, handler.engine().config().deadline_margin)
+            .with_reserve(handler.engine().config().telemetry_reserve),
     };
     let (line, code) = match handler.handle_payload(&payload, &invocation).await {
         Ok(response) => (serde_json::to_string(&response), ExitCode::SUCCESS),

@@ -14,8 +14,9 @@ use ddb_stream_processor::example_processor::OrderProcessor;
 use ddb_stream_processor::local_invoke::{self, EventSource};
 use ddb_stream_processor::telemetry::metrics::sink::{self, MetricsSink};
 use ddb_stream_processor::telemetry::metrics::{Metrics, router};
+use ddb_stream_processor::telemetry::traces::{FunctionIdentity, Traces};
 use ddb_stream_processor::{BatchEngine, StreamHandler, telemetry};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use serde_json::value::RawValue;
 
 /// A DynamoDB stream consumer for AWS Lambda. Without options it serves the Lambda Runtime API.
@@ -45,7 +46,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_START_UP);
         }
     };
-    telemetry::init(&settings.log);
+    let traces = match Traces::start(&settings.traces, &function_identity(&settings)) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("ddb-stream-processor: {error}");
+            return ExitCode::from(EXIT_START_UP);
+        }
+    };
+    telemetry::init(&settings.log, traces.as_ref());
     for warning in settings.start_up_warnings() {
         tracing::warn!("{warning}");
     }
@@ -59,16 +67,26 @@ async fn main() -> ExitCode {
     } else {
         Arc::new(sink::stdout())
     };
+    let mut engine = settings.engine.clone();
+    if traces.is_some() {
+        // The trace flush happens inside the invocation: keep its budget out of the records' time.
+        engine.telemetry_reserve = settings.traces.flush_timeout;
+    }
 
     // ---- Your business logic: replace `OrderProcessor` with your own `RecordProcessor`. ----
     let processor = OrderProcessor;
-    let handler = StreamHandler::new(BatchEngine::new(settings.engine), processor)
-        .with_metrics(Metrics::new(settings.metrics, metrics_sink));
+    let handler = StreamHandler::new(BatchEngine::new(engine), processor)
+        .with_metrics(Metrics::new(settings.metrics.clone(), metrics_sink))
+        .with_traces(traces.clone());
 
     if let Some(event) = &cli.event {
         let source = EventSource::from_argument(event);
         let timeout = Duration::from_millis(cli.timeout_ms);
-        return local_invoke::run(&handler, &source, timeout, &mut std::io::stdout().lock()).await;
+        let code = local_invoke::run(&handler, &source, timeout, &mut std::io::stdout().lock()).await;
+        if let Some(traces) = traces {
+            let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+        }
+        return code;
     }
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         eprintln!(
@@ -81,10 +99,21 @@ async fn main() -> ExitCode {
         tracing::error!("cannot start the Lambda runtime loop: {problem}");
         return ExitCode::from(EXIT_START_UP);
     }
+    if let Some(traces) = traces {
+        // Lambda sends SIGTERM only to runtimes with an extension; this registers a no-op one.
+        lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
+            let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+        })
+        .await;
+    }
+
+    // `Runtime::new` without lambda_runtime's TracingLayer: the handler's own `invocation` span is
+    // the root of each trace.
     let handler = &handler;
-    let served = lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+    let served = Runtime::new(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         handler.handle(event).await
     }))
+    .run()
     .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,5 +121,18 @@ async fn main() -> ExitCode {
             tracing::error!("the Lambda runtime loop stopped: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What the trace resource says about this function, from the variables Lambda sets.
+fn function_identity(settings: &Settings) -> FunctionIdentity {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    FunctionIdentity {
+        service_name: settings.metrics.service.clone(),
+        function_name: variable("AWS_LAMBDA_FUNCTION_NAME"),
+        function_version: variable("AWS_LAMBDA_FUNCTION_VERSION"),
+        region: variable("AWS_REGION"),
+        memory_mb: variable("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|memory| memory.parse().ok()),
+        log_stream: variable("AWS_LAMBDA_LOG_STREAM_NAME"),
     }
 }

@@ -65,7 +65,9 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             });
         }
         attempt += 1;
-        span.record("attempt", attempt);
+        if attempt > 1 {
+            span.record("attempt", attempt);
+        }
 
         let error = match run_attempt(processor, record, time_left).await {
             Attempt::Succeeded => return RecordResult::Succeeded { attempts: attempt },

@@ -14,6 +14,11 @@ pub struct EngineConfig {
     pub deadline_margin: DeadlineMargin,
     /// What to return when the very first record of the batch cannot be completed.
     pub first_record_failure: FirstRecordFailurePolicy,
+    /// Time added to the deadline margin for work after the batch, such as the trace flush.
+    pub telemetry_reserve: Duration,
+    /// Put each record's item keys in its span (and so in its log lines). Off by default: keys can
+    /// be personal data. Images are never logged.
+    pub log_keys: bool,
 }
 
 /// Bounded exponential backoff with full jitter for transient failures.

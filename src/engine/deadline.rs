@@ -39,6 +39,12 @@ impl Deadline {
         )
     }
 
+    /// Keeps `reserve` more time back, on top of the margin (the trace flush's budget, for instance).
+    pub fn with_reserve(mut self, reserve: Duration) -> Self {
+        self.margin += reserve;
+        self
+    }
+
     /// Time until the deadline itself.
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
@@ -71,6 +77,17 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(deadline.working_time_left(), Duration::ZERO);
         assert_eq!(deadline.remaining(), Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reserve_widens_the_margin() {
+        let deadline = Deadline::after(
+            Duration::from_secs(10),
+            DeadlineMargin::Fixed(Duration::from_secs(1)),
+        )
+        .with_reserve(Duration::from_millis(500));
+        assert_eq!(deadline.margin(), Duration::from_millis(1_500));
+        assert_eq!(deadline.working_time_left(), Duration::from_millis(8_500));
     }
 
     #[tokio::test(start_paused = true)]

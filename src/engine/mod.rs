@@ -34,6 +34,7 @@ pub use outcome::{BatchOutcome, Disposition, Stop, StopReason};
 
 use crate::processor::RecordProcessor;
 use crate::record::{ChangeRecord, table_name_of};
+use crate::telemetry::traces;
 use attempt::{RecordResult, process_record};
 
 /// Processes batches with one configuration. Cheap to share: it holds no per-batch state.
@@ -85,6 +86,10 @@ impl BatchEngine {
 
         for (index, event_record) in records.into_iter().enumerate() {
             let span = record_span(&event_record);
+            traces::annotate_record(&span, &event_record);
+            if self.config.log_keys {
+                span.record("keys", keys_as_json(&event_record).as_str());
+            }
             let event_id = event_record.event_id.clone();
             let sequence_number = event_record.change.sequence_number.clone();
             let started = tokio::time::Instant::now();
@@ -111,6 +116,7 @@ impl BatchEngine {
                     if matches!(reason, StopReason::Panicked { .. }) {
                         outcome.panics += 1;
                     }
+                    traces::record_failed(&span, &reason);
                     outcome.stop = Some(Stop {
                         index,
                         event_id,
@@ -129,16 +135,24 @@ impl BatchEngine {
     }
 }
 
-/// The span every record runs in. `attempt` is filled in by each attempt.
+/// The span every record runs in. Its fields are what the logs show of the record (camelCase, as
+/// they appear at the top level of a JSON log line); `attempt` changes when the record is retried.
 fn record_span(record: &EventRecord) -> Span {
     info_span!(
         "record",
-        event_id = %record.event_id,
-        sequence_number = record.change.sequence_number.as_deref().unwrap_or_default(),
+        eventId = %record.event_id,
+        sequenceNumber = record.change.sequence_number.as_deref().unwrap_or_default(),
         operation = %record.event_name,
         table = table_name_of(record).unwrap_or_default(),
-        attempt = field::Empty,
+        attempt = 1,
+        keys = field::Empty,
     )
+}
+
+/// The item keys in DynamoDB JSON (`{"pk":{"S":"ORDER#1"}}`), for `PROCESSOR_LOG_KEYS=true`.
+fn keys_as_json(record: &EventRecord) -> String {
+    serde_json::to_string(&record.change.keys)
+        .unwrap_or_else(|error| format!("<keys not serializable: {error}>"))
 }
 
 /// One log line for the record the batch stopped at: why, and what happens next.

@@ -11,7 +11,7 @@
 
 mod order;
 
-pub use order::{DecodeError, Order, OrderKey, Status, decode};
+pub use order::{DecodeError, ImageSchema, Order, OrderKey, Status, decode};
 
 use tracing::debug;
 

@@ -1,11 +1,13 @@
 //! The example's data: an order item as it is stored in the table, decoded from a stream image.
 //!
 //! Decoding goes through `serde_path_to_error`, so a bad image is reported with the name of the
-//! offending attribute (`attribute "amount_cents": …`) rather than serde_dynamo's bare
-//! "Expected num".
+//! offending attribute rather than serde_dynamo's bare "Expected num". The message says what the
+//! attribute should hold ([`ImageSchema`]) and never repeats the value it holds: serde's own messages
+//! quote the offending value, and item values are often personal data that must not reach the logs.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_dynamo::{AttributeValue, Item};
 
 /// An order item. Attribute names in the table are the field names.
@@ -40,6 +42,30 @@ pub struct OrderKey {
     pub sk: String,
 }
 
+/// What the attributes of a decoded type should hold, for error messages that name no values.
+pub trait ImageSchema {
+    /// A description of a valid value of `attribute`, or `None` for an attribute the type ignores.
+    fn expectation(attribute: &str) -> Option<&'static str>;
+}
+
+impl ImageSchema for Order {
+    fn expectation(attribute: &str) -> Option<&'static str> {
+        match attribute {
+            "pk" | "sk" => Some("a string (S)"),
+            "status" => Some("one of PENDING, PAID, SHIPPED, CANCELLED (S)"),
+            "amount_cents" => Some("a whole number of cents, 0 or more (N)"),
+            "updated_at" => Some("an RFC 3339 timestamp such as 2026-11-01T09:00:00Z (S)"),
+            _ => None,
+        }
+    }
+}
+
+impl ImageSchema for OrderKey {
+    fn expectation(attribute: &str) -> Option<&'static str> {
+        Order::expectation(attribute).filter(|_| matches!(attribute, "pk" | "sk"))
+    }
+}
+
 /// An image (or the keys) of a record did not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{image} {location}: {problem}")]
@@ -49,24 +75,39 @@ pub struct DecodeError {
     /// `attribute "amount_cents"`, or `item` when the problem is the item as a whole
     /// (a missing attribute is named in `problem`).
     pub location: String,
-    /// What is wrong, as serde reports it.
+    /// What is wrong, without the offending value.
     pub problem: String,
 }
 
-/// Decodes `item` (the `image` part of a record) into `T`, naming the attribute that does not fit.
-pub fn decode<T: for<'de> Deserialize<'de>>(image: &'static str, item: &Item) -> Result<T, DecodeError> {
+/// Decodes `item` (the `image` part of a record) into `T`, naming the attribute that does not fit and
+/// what it should hold.
+pub fn decode<T: DeserializeOwned + ImageSchema>(image: &'static str, item: &Item) -> Result<T, DecodeError> {
     let value = AttributeValue::M(item.clone().into());
     serde_path_to_error::deserialize(serde_dynamo::Deserializer::from_attribute_value(value)).map_err(
         |error| {
             let path = error.path().to_string();
+            if path == "." {
+                let serde_message = error.inner().to_string();
+                // "missing field `status`" names a field, never a value; anything else is about the shape.
+                let problem = if serde_message.starts_with("missing field") {
+                    serde_message
+                } else {
+                    "the item is not a map of attributes".to_owned()
+                };
+                return DecodeError {
+                    image,
+                    location: "item".to_owned(),
+                    problem,
+                };
+            }
+            let attribute = path.split(['.', '[']).next().unwrap_or(&path).to_owned();
             DecodeError {
                 image,
-                location: if path == "." {
-                    "item".to_owned()
-                } else {
-                    format!("attribute {path:?}")
+                location: format!("attribute {path:?}"),
+                problem: match T::expectation(&attribute) {
+                    Some(expectation) => format!("expected {expectation}"),
+                    None => "the value does not have the expected type".to_owned(),
                 },
-                problem: error.inner().to_string(),
             }
         },
     )

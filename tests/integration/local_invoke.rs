@@ -36,7 +36,7 @@ fn shipped_events() -> Vec<(&'static str, Expected)> {
             "poison-first-record.json",
             Expected::Error {
                 error_type: "FirstRecordFailed",
-                mentions: "NewImage attribute \"status\": unknown variant `LOST`",
+                mentions: "NewImage attribute \"status\": expected one of PENDING, PAID, SHIPPED, CANCELLED",
             },
         ),
         (
@@ -198,9 +198,25 @@ fn json_logs_are_one_object_per_line_on_stderr() {
         "says what next: {message}"
     );
     assert_eq!(
-        checkpoint["span"]["sequence_number"],
-        "4421584500000000017450439291"
+        checkpoint["sequenceNumber"], "4421584500000000017450439291",
+        "record fields at the top"
     );
+    assert_eq!(checkpoint["eventId"], "c4ca4238a0b923820dcc509a6f758492");
+    assert_eq!(checkpoint["operation"], "INSERT");
+    assert!(checkpoint["requestId"].as_str().unwrap().starts_with("local-"));
+    let timestamp = checkpoint["timestamp"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
+        "RFC 3339: {timestamp}"
+    );
+    for log in logs.iter().filter(|log| log.get("_aws").is_none()) {
+        assert!(log.get("keys").is_none(), "no item keys by default: {log}");
+        let text = log.to_string();
+        assert!(
+            !text.contains("-450") && !text.contains("ORDER#1003"),
+            "no item values: {log}"
+        );
+    }
     assert!(
         logs.iter().filter(|log| log["level"] == "INFO").count() == 1,
         "one INFO line per invocation"

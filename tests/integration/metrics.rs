@@ -206,6 +206,7 @@ fn invocation(request_id: &str, budget: Duration) -> Invocation {
             "Root=1-6745a3b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1".into(),
         ),
         function_version: Some("7".into()),
+        function_name: "orders-stream".into(),
         deadline: Deadline::after(budget, DeadlineMargin::Fixed(Duration::from_secs(2))),
     }
 }

@@ -146,6 +146,16 @@ pub const DEADLINE_CHECKPOINTS: MetricDefinition = MetricDefinition {
     reason: "the batch is too large or the processor too slow for the timeout: lower BatchSize or raise the timeout",
 };
 
+/// Invocations whose trace flush did not complete.
+pub const TRACE_FLUSH_FAILURES: MetricDefinition = MetricDefinition {
+    name: "TraceFlushFailures",
+    unit: Unit::Count,
+    kind: Kind::Counter,
+    every_invocation: false,
+    meaning: "1 when the invocation's spans could not all be exported within PROCESSOR_TRACE_FLUSH_TIMEOUT_MS (written only when traces are on)",
+    reason: "a dead or slow collector: traces are missing, the batch is not affected",
+};
+
 /// Every metric the function writes.
 pub const CATALOG: &[MetricDefinition] = &[
     RECORDS_PROCESSED,
@@ -159,6 +169,7 @@ pub const CATALOG: &[MetricDefinition] = &[
     IN_PROCESS_RETRIES,
     PANICS_CAUGHT,
     DEADLINE_CHECKPOINTS,
+    TRACE_FLUSH_FAILURES,
 ];
 
 /// The catalog entry of `name`, if it is one of the function's own metrics.

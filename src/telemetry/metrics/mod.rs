@@ -18,7 +18,6 @@ pub mod sink;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -28,9 +27,11 @@ use crate::clock::{SystemClock, WallClock};
 use crate::engine::{BatchOutcome, Disposition, StopReason};
 use crate::event::BatchFacts;
 use crate::invocation_error::InvocationError;
+use crate::telemetry::traces::FlushOutcome;
 use catalog::{
     BATCH_PROCESSING_TIME, BATCH_SIZE, COLD_START, DEADLINE_CHECKPOINTS, IN_PROCESS_RETRIES, ITERATOR_AGE,
     PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED, RECORDS_PROCESSED, RECORDS_RETRIED,
+    TRACE_FLUSH_FAILURES,
 };
 use collector::{InvocationMetrics, Recorded, RecordedMetric};
 use sink::MetricsSink;
@@ -89,6 +90,10 @@ pub struct InvocationSummary<'a> {
     pub error: Option<&'a InvocationError>,
     /// The handler itself panicked (a bug in the template): counted as a caught panic.
     pub handler_panicked: bool,
+    /// The first invocation of the process: a `ColdStart` document is written.
+    pub cold_start: bool,
+    /// How the trace flush ended, when traces are on.
+    pub trace_flush: Option<&'a FlushOutcome>,
 }
 
 /// The metrics pipeline of a handler: configuration, sink, clock and cold-start state.
@@ -98,7 +103,6 @@ pub struct Metrics {
     sink: Arc<dyn MetricsSink>,
     clock: Arc<dyn WallClock>,
     sampling_seed: Option<u64>,
-    cold: AtomicBool,
 }
 
 impl Metrics {
@@ -109,7 +113,6 @@ impl Metrics {
             sink,
             clock: Arc::new(SystemClock),
             sampling_seed: None,
-            cold: AtomicBool::new(true),
         }
     }
 
@@ -171,7 +174,7 @@ impl Metrics {
 
         let mut documents = Vec::new();
         let mut dropped = Vec::new();
-        if self.cold.swap(false, Ordering::Relaxed) {
+        if summary.cold_start {
             let cold_start = emf::Metric {
                 name: COLD_START.name.into(),
                 labels: Vec::new(),
@@ -221,6 +224,10 @@ fn record_invocation(summary: &InvocationSummary<'_>) {
         .is_some_and(|stop| matches!(stop.reason, StopReason::DeadlineReached { .. }));
     ::metrics::counter!(DEADLINE_CHECKPOINTS.name).increment(u64::from(deadline_stop));
 
+    if let Some(flush) = summary.trace_flush {
+        ::metrics::counter!(TRACE_FLUSH_FAILURES.name)
+            .increment(u64::from(*flush != FlushOutcome::Completed));
+    }
     if let Some(size) = batch_size {
         ::metrics::counter!(BATCH_SIZE.name).increment(size as u64);
     }
