@@ -1,80 +1,18 @@
 //! The real binary serving the Lambda Runtime API (emulated in the test): responses and errors reach
 //! Lambda in the shape it expects, with stable `errorType` values, and the process survives them.
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::binary::{command, repository_root, run};
+use crate::support::binary::run;
 use crate::support::emf_validator::assert_valid;
+use crate::support::function::{RunningFunction, event, lambda_command};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
 
 /// The longest a test waits for the function to post a result.
 const POST_WAIT: Duration = Duration::from_secs(60);
-
-/// The function process, killed when the test ends however it ends; its stdout is drained by a
-/// thread so that a full pipe can never block it.
-struct RunningFunction {
-    child: Child,
-    stdout: Option<JoinHandle<String>>,
-}
-
-impl RunningFunction {
-    /// Stops the process and returns everything it wrote on stdout.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.stdout
-            .take()
-            .map(|reader| reader.join().expect("stdout reader"))
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for RunningFunction {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary set up as Lambda starts it, pointed at `api`.
-fn lambda_command(api: &RuntimeApi) -> Command {
-    let mut binary = command();
-    binary
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "orders-stream")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON");
-    binary
-}
-
-fn start_function(api: &RuntimeApi) -> RunningFunction {
-    let mut binary = lambda_command(api);
-    binary
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = binary.spawn().expect("the binary starts");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    RunningFunction {
-        child,
-        stdout: Some(reader),
-    }
-}
-
-fn event(name: &str) -> Vec<u8> {
-    std::fs::read(repository_root().join("events").join(name)).expect("shipped event")
-}
 
 #[test]
 fn responses_and_errors_reach_lambda_with_stable_error_types() {
@@ -88,7 +26,7 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
     );
     api.enqueue("req-missing-sequence", event("missing-sequence-number.json"));
     api.enqueue("req-after-errors", event("ttl-delete.json"));
-    let function = start_function(&api);
+    let function = RunningFunction::start(lambda_command(&api));
 
     let mut posts = Vec::new();
     for _ in 0..6 {
@@ -134,7 +72,7 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
     );
 
     // Every invocation flushed its EMF documents to stdout before posting its result.
-    let stdout = function.stop();
+    let stdout = function.stop().stdout;
     let documents: Vec<String> = stdout.lines().map(str::to_owned).collect();
     assert_valid(&documents, chrono::Utc::now().timestamp_millis());
     let parsed: Vec<serde_json::Value> = documents
@@ -213,7 +151,7 @@ fn a_closed_stdout_loses_the_metrics_but_never_the_function() {
         .stderr(Stdio::null());
     let mut child = binary.spawn().expect("the binary starts");
     drop(child.stdout.take()); // every EMF write now fails with a broken pipe
-    let _function = RunningFunction { child, stdout: None };
+    let _function = RunningFunction::from_child(child);
 
     for id in ["req-1", "req-2"] {
         let post = api.next_post(POST_WAIT).expect("the function keeps answering");

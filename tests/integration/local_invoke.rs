@@ -258,3 +258,23 @@ fn metrics_can_be_turned_off() {
     assert_eq!(result.code, Some(0));
     assert!(!result.stderr.contains("\"_aws\""), "{}", result.stderr);
 }
+
+#[test]
+fn item_keys_are_logged_only_when_asked_for() {
+    let mut binary = command();
+    binary
+        .args(["--event", "events/poison-record-in-the-middle.json"])
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("PROCESSOR_LOG_KEYS", "true");
+    let result = run(binary, b"");
+    let warning: serde_json::Value = result
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|log| log["level"] == "WARN")
+        .expect("the failed record's line");
+    let keys: serde_json::Value =
+        serde_json::from_str(warning["keys"].as_str().expect("keys as text")).unwrap();
+    assert_eq!(keys, json!({"pk": {"S": "ORDER#1003"}, "sk": {"S": "ORDER"}}));
+    assert!(!result.stderr.contains("-450"), "keys, never image values");
+}

@@ -4,11 +4,15 @@
 //! - `example_processor`: decoding of order images and the errors for each kind of bad attribute.
 //! - `local_invoke`: the real binary run with `--event` on every file in `events/`.
 //! - `metrics`: EMF documents: limits, numbers, one flush per invocation, golden files.
+//! - `traces`: the spans of an invocation, through the SDK's in-memory exporter.
 //! - `lambda_runtime`: the real binary serving a Runtime API emulated in the test.
+//! - `end_to_end`: the binary with traces on, an emulated Runtime API and an OTLP/HTTP receiver.
 
+mod end_to_end;
 mod engine;
 mod example_processor;
 mod lambda_runtime;
 mod local_invoke;
 mod metrics;
 mod support;
+mod traces;

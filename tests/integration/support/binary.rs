@@ -7,6 +7,15 @@ use std::process::{Child, Command, Stdio};
 /// The binary Cargo built for these tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_ddb-stream-processor");
 
+/// The variable that points the binary tests at another build (`.ci/test` runs them again on the
+/// release binary, the one `sam build` ships).
+pub const BINARY_UNDER_TEST: &str = "DDB_BINARY_UNDER_TEST";
+
+/// The binary the tests run: `DDB_BINARY_UNDER_TEST` when set, else the one Cargo built.
+pub fn binary_under_test() -> std::path::PathBuf {
+    std::env::var_os(BINARY_UNDER_TEST).map_or_else(|| BINARY.into(), std::path::PathBuf::from)
+}
+
 /// The repository root (events/ lives there).
 pub fn repository_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,10 +24,14 @@ pub fn repository_root() -> &'static Path {
 /// A command for the binary without any of the caller's configuration variables, run from the
 /// repository root.
 pub fn command() -> Command {
-    let mut command = Command::new(BINARY);
+    let mut command = Command::new(binary_under_test());
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name.starts_with("PROCESSOR_") || name.starts_with("AWS_") || name == "RUST_LOG" {
+        if ["PROCESSOR_", "AWS_", "OTEL_", "POWERTOOLS_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            || name == "RUST_LOG"
+        {
             command.env_remove(name.as_ref());
         }
     }

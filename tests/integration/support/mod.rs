@@ -2,6 +2,9 @@
 
 pub mod binary;
 pub mod emf_validator;
+pub mod function;
+pub mod http;
+pub mod otlp_receiver;
 pub mod records;
 pub mod runtime_api;
 pub mod scripted_processor;

@@ -1,20 +1,23 @@
 //! A Lambda Runtime API emulated in the test process, so the real binary can run its runtime loop.
 //!
 //! It serves `GET /2018-06-01/runtime/invocation/next` from a queue of events, with the
-//! `Lambda-Runtime-*` headers Lambda sends, and records every `POST …/response`, `…/error` and
-//! `/init/error`. It listens on 127.0.0.1 on a free port; a `/next` with nothing queued waits for a
-//! bounded time and then closes the connection. Dropping it ends its threads.
+//! `Lambda-Runtime-*` headers Lambda sends, records every `POST …/response`, `…/error` and
+//! `/init/error`, and the time of every `/next`. It also answers the Extensions API's `register`
+//! and holds its `event/next`, as Lambda does for the no-op extension that makes SIGTERM reach the
+//! runtime. A `/next` with nothing queued waits for a bounded time and then closes the connection.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::http::{Reply, Request, response, serve};
 
 /// How long a `/next` waits for a queued event before the connection is closed.
 const NEXT_WAIT: Duration = Duration::from_secs(60);
+
+/// The trace header every invocation carries.
+pub const TRACE_HEADER: &str = "Root=1-6745a3b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
 
 /// What the function posted back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,7 @@ pub struct Post {
     pub kind: PostKind,
     pub request_id: Option<String>,
     pub body: String,
+    pub received_at: Instant,
 }
 
 impl Post {
@@ -50,32 +54,26 @@ pub struct RuntimeApi {
     queue: Sender<QueuedEvent>,
     posts: Receiver<Post>,
     next_requests: Arc<AtomicUsize>,
+    next_times: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl RuntimeApi {
     /// Starts listening on 127.0.0.1 on a free port.
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-        let address = listener.local_addr().unwrap().to_string();
         let (queue, queued) = channel::<QueuedEvent>();
-        let queued = Arc::new(Mutex::new(queued));
+        let queued = Mutex::new(queued);
         let (post_sender, posts) = channel();
+        let post_sender = Mutex::new(post_sender);
         let next_requests = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&next_requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { break };
-                let queued = Arc::clone(&queued);
-                let posts = post_sender.clone();
-                let counter = Arc::clone(&counter);
-                std::thread::spawn(move || serve_connection(stream, &queued, &posts, &counter));
-            }
-        });
+        let next_times = Arc::new(Mutex::new(Vec::new()));
+        let (counter, times) = (Arc::clone(&next_requests), Arc::clone(&next_times));
+        let address = serve(move |request| handle(request, &queued, &post_sender, &counter, &times));
         Self {
             address,
             queue,
             posts,
             next_requests,
+            next_times,
         }
     }
 
@@ -104,83 +102,75 @@ impl RuntimeApi {
     pub fn next_requests(&self) -> usize {
         self.next_requests.load(Ordering::SeqCst)
     }
-}
 
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
+    /// When each `/next` request arrived, in order.
+    pub fn next_times(&self) -> Vec<Instant> {
+        self.next_times.lock().unwrap().clone()
     }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut headers = HashMap::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-    }
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request { method, path, body })
 }
 
-fn serve_connection(
-    stream: TcpStream,
+fn handle(
+    request: Request,
     queued: &Mutex<Receiver<QueuedEvent>>,
-    posts: &Sender<Post>,
+    posts: &Mutex<Sender<Post>>,
     next_requests: &AtomicUsize,
-) {
-    let mut writer = stream.try_clone().expect("clonable stream");
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
-        let path = request.path.trim_start_matches("/2018-06-01/runtime");
-        let reply = if request.method == "GET" && path == "/invocation/next" {
-            next_requests.fetch_add(1, Ordering::SeqCst);
-            let event = queued.lock().unwrap().recv_timeout(NEXT_WAIT);
-            match event {
-                Ok(event) => next_reply(&event),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
-            }
-        } else if request.method == "POST" {
-            let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-            let (kind, request_id) = match segments.as_slice() {
-                ["invocation", id, "response"] => (PostKind::Response, Some((*id).to_owned())),
-                ["invocation", id, "error"] => (PostKind::Error, Some((*id).to_owned())),
-                ["init", "error"] => (PostKind::InitError, None),
-                _ => {
-                    let _ = writer.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
-                    continue;
-                }
-            };
-            let _ = posts.send(Post {
-                kind,
-                request_id,
-                body: String::from_utf8_lossy(&request.body).into_owned(),
-            });
-            b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}".to_vec()
-        } else {
-            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec()
-        };
-        if writer.write_all(&reply).and_then(|()| writer.flush()).is_err() {
-            return;
+    next_times: &Mutex<Vec<Instant>>,
+) -> Reply {
+    let not_found = || Reply::Send(response("404 Not Found", "text/plain", b""));
+    match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/2020-01-01/extension/register") => {
+            let body =
+                br#"{"functionName":"orders-stream","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+            let mut reply = response("200 OK", "application/json", body);
+            let header_end = reply
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .expect("a header block");
+            reply.splice(
+                header_end..header_end,
+                *b"\r\nlambda-extension-identifier: test-extension",
+            );
+            return Reply::Send(reply);
         }
+        ("GET", "/2020-01-01/extension/event/next") => {
+            // The no-op extension subscribes to no event: hold it, as Lambda does.
+            std::thread::sleep(NEXT_WAIT);
+            return Reply::Close;
+        }
+        _ => {}
     }
+    let Some(path) = request.path.strip_prefix("/2018-06-01/runtime") else {
+        return not_found();
+    };
+    if request.method == "GET" && path == "/invocation/next" {
+        next_requests.fetch_add(1, Ordering::SeqCst);
+        next_times.lock().unwrap().push(Instant::now());
+        return match queued.lock().unwrap().recv_timeout(NEXT_WAIT) {
+            Ok(event) => Reply::Send(next_reply(&event)),
+            Err(_) => Reply::Close,
+        };
+    }
+    if request.method != "POST" {
+        return not_found();
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (kind, request_id) = match segments.as_slice() {
+        ["invocation", id, "response"] => (PostKind::Response, Some((*id).to_owned())),
+        ["invocation", id, "error"] => (PostKind::Error, Some((*id).to_owned())),
+        ["init", "error"] => (PostKind::InitError, None),
+        _ => return not_found(),
+    };
+    let _ = posts.lock().unwrap().send(Post {
+        kind,
+        request_id,
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+        received_at: Instant::now(),
+    });
+    Reply::Send(response(
+        "202 Accepted",
+        "application/json",
+        br#"{"status":"OK"}"#,
+    ))
 }
 
 fn next_reply(event: &QueuedEvent) -> Vec<u8> {
@@ -191,7 +181,7 @@ fn next_reply(event: &QueuedEvent) -> Vec<u8> {
          lambda-runtime-aws-request-id: {}\r\n\
          lambda-runtime-deadline-ms: {deadline_ms}\r\n\
          lambda-runtime-invoked-function-arn: arn:aws:lambda:eu-west-1:123456789012:function:orders-stream\r\n\
-         lambda-runtime-trace-id: Root=1-6745a3b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1\r\n\
+         lambda-runtime-trace-id: {TRACE_HEADER}\r\n\
          content-length: {}\r\n\r\n",
         event.request_id,
         event.payload.len()
