@@ -286,32 +286,13 @@ impl Settings {
 
         let metrics = MetricsConfig {
             enabled: !boolean(variable(METRICS_DISABLED))?.unwrap_or(false),
-            namespace: match variable(METRICS_NAMESPACE) {
-                Some((variable, value)) => match validate_namespace(&value) {
-                    Ok(()) => value,
-                    Err(rule) => {
-                        return Err(ConfigError {
-                            variable,
-                            value,
-                            expected: rule,
-                        });
-                    }
-                },
-                None => DEFAULT_NAMESPACE.to_owned(),
-            },
-            service: match variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)) {
-                Some((variable, value)) => match validate_dimension_value(&value) {
-                    Ok(()) => value,
-                    Err(rule) => {
-                        return Err(ConfigError {
-                            variable,
-                            value,
-                            expected: rule,
-                        });
-                    }
-                },
-                None => DEFAULT_SERVICE.to_owned(),
-            },
+            namespace: checked(variable(METRICS_NAMESPACE), validate_namespace)?
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            service: checked(
+                variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)),
+                validate_dimension_value,
+            )?
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
             high_resolution: boolean(variable(METRICS_HIGH_RESOLUTION))?.unwrap_or(false),
             max_samples: match variable(METRICS_MAX_SAMPLES) {
                 Some(found) => whole_number(found, 1, 10_000)? as usize,
@@ -422,6 +403,24 @@ impl Settings {
             ));
         }
         warnings
+    }
+}
+
+/// The value of a variable that `rule` accepts; the rule's complaint becomes the error.
+fn checked(
+    found: Option<(&'static str, String)>,
+    rule: fn(&str) -> Result<(), String>,
+) -> Result<Option<String>, ConfigError> {
+    match found {
+        None => Ok(None),
+        Some((variable, value)) => match rule(&value) {
+            Ok(()) => Ok(Some(value)),
+            Err(expected) => Err(ConfigError {
+                variable,
+                value,
+                expected,
+            }),
+        },
     }
 }
 

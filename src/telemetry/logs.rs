@@ -20,7 +20,7 @@
 //! `otel.kind`) configure the trace export and are left out of logs.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::SecondsFormat;
 use serde_json::{Map, Value};
@@ -124,6 +124,39 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
+/// A log writer that keeps everything in memory, for tests (of the template or of your processor).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+
+impl MemoryWriter {
+    /// Everything written so far, as text.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl std::io::Write for MemoryWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'writer> MakeWriter<'writer> for MemoryWriter {
+    type Writer = MemoryWriter;
+
+    fn make_writer(&'writer self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 /// Where log lines go and how they are stamped.
 pub struct LogOutput<W> {
     /// The writer (stderr in production, a buffer in tests).
@@ -195,45 +228,21 @@ fn install_panic_hook() {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use chrono::{TimeZone, Utc};
     use tracing::{info_span, warn};
 
     use super::*;
     use crate::clock::FixedClock;
 
-    /// A writer that keeps what it is given.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
     fn lines(settings: &LogSettings, emit: impl FnOnce()) -> Vec<String> {
-        let captured = Captured::default();
+        let captured = MemoryWriter::default();
         let output = LogOutput {
             writer: captured.clone(),
             clock: Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap())),
             ansi: false,
         };
         tracing::subscriber::with_default(subscriber(settings, output, None), emit);
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        text.lines().map(str::to_owned).collect()
+        captured.contents().lines().map(str::to_owned).collect()
     }
 
     fn json(filter: &str) -> LogSettings {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ddb_stream_processor::clock::SystemClock;
 use ddb_stream_processor::config::{LogFormat, LogSettings};
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
-use ddb_stream_processor::telemetry::logs::{LogOutput, subscriber};
+use ddb_stream_processor::telemetry::logs::{LogOutput, MemoryWriter, subscriber};
 use ddb_stream_processor::telemetry::metrics::sink::MemorySink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
 use ddb_stream_processor::telemetry::traces::Traces;
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::support::emf_validator::values_by_metric;
 use crate::support::records::{batch_json, event_id, sequence_number};
 use crate::support::scripted_processor::{Behaviour, ScriptedProcessor};
+use crate::support::tracing_isolation;
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream:live";
 const XRAY_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -31,6 +32,27 @@ struct Traced {
     _subscriber: tracing::subscriber::DefaultGuard,
 }
 
+/// Installs, for this thread, JSON logs at INFO into `writer` and the spans of `traces`.
+fn install_subscriber<W>(writer: W, traces: Option<&Traces>) -> tracing::subscriber::DefaultGuard
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let logs = LogSettings {
+        format: LogFormat::Json,
+        filter: "info".into(),
+        lambda_level: None,
+    };
+    let output = LogOutput {
+        writer,
+        clock: Arc::new(SystemClock),
+        ansi: false,
+    };
+    // Other tests of this binary hit the same callsites concurrently, with and without scoped
+    // subscribers: keep callsite interest from being cached as "never" (see tracing_isolation).
+    tracing_isolation::ask_every_time();
+    tracing::subscriber::set_default(subscriber(&logs, output, traces))
+}
+
 /// A handler whose spans go through a batch processor (5 s schedule) into memory, with the logs
 /// discarded, installed as this thread's subscriber.
 fn traced(processor: ScriptedProcessor, xray_propagation: bool) -> Traced {
@@ -39,17 +61,7 @@ fn traced(processor: ScriptedProcessor, xray_propagation: bool) -> Traced {
         .with_batch_exporter(exporter.clone())
         .build();
     let traces = Traces::with_provider(provider, Duration::from_secs(5), xray_propagation);
-    let logs = LogSettings {
-        format: LogFormat::Json,
-        filter: "info".into(),
-        lambda_level: None,
-    };
-    let output = LogOutput {
-        writer: std::io::sink,
-        clock: Arc::new(SystemClock),
-        ansi: false,
-    };
-    let guard = tracing::subscriber::set_default(subscriber(&logs, output, Some(&traces)));
+    let guard = install_subscriber(std::io::sink, Some(&traces));
     let metrics = Arc::new(MemorySink::default());
     let handler = StreamHandler::new(BatchEngine::new(EngineConfig::default()), processor)
         .with_metrics(Metrics::new(MetricsConfig::default(), metrics.clone()))
@@ -198,6 +210,7 @@ async fn a_failed_invocation_has_error_status_and_type() {
     let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
     assert_eq!(text(&root, "error.type"), "FirstRecordPanicked");
     assert_eq!(root.status, Status::error(error.to_string()));
+    assert_eq!(records.len(), 1, "one record span: {root:#?}");
     assert_eq!(text(&records[0], "error.type"), "panic");
 }
 
@@ -277,17 +290,7 @@ async fn a_ten_thousand_record_batch_loses_no_span() {
         .with_span_processor(processor)
         .build();
     let traces = Traces::with_provider(provider, Duration::from_secs(5), false);
-    let logs = LogSettings {
-        format: LogFormat::Json,
-        filter: "info".into(),
-        lambda_level: None,
-    };
-    let output = LogOutput {
-        writer: std::io::sink,
-        clock: Arc::new(SystemClock),
-        ansi: false,
-    };
-    let _guard = tracing::subscriber::set_default(subscriber(&logs, output, Some(&traces)));
+    let _guard = install_subscriber(std::io::sink, Some(&traces));
     let handler = StreamHandler::new(
         BatchEngine::new(EngineConfig::default()),
         ScriptedProcessor::new(),
@@ -304,41 +307,10 @@ async fn a_ten_thousand_record_batch_loses_no_span() {
     );
 }
 
-/// Keeps what the log layer writes.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn a_ten_thousand_record_batch_writes_one_info_line() {
-    let captured = CapturedLogs::default();
-    let logs = LogSettings {
-        format: LogFormat::Json,
-        filter: "info".into(),
-        lambda_level: None,
-    };
-    let output = LogOutput {
-        writer: captured.clone(),
-        clock: Arc::new(SystemClock),
-        ansi: false,
-    };
-    let _guard = tracing::subscriber::set_default(subscriber(&logs, output, None));
+    let captured = MemoryWriter::default();
+    let _guard = install_subscriber(captured.clone(), None);
     let handler = StreamHandler::new(
         BatchEngine::new(EngineConfig::default()),
         ScriptedProcessor::new(),
@@ -347,7 +319,7 @@ async fn a_ten_thousand_record_batch_writes_one_info_line() {
         .handle_payload(&payload(10_000), &invocation("req-1"))
         .await
         .unwrap();
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.contents();
     let lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())

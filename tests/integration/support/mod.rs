@@ -8,3 +8,4 @@ pub mod otlp_receiver;
 pub mod records;
 pub mod runtime_api;
 pub mod scripted_processor;
+pub mod tracing_isolation;
