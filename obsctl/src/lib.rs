@@ -1,0 +1,18 @@
+//! # obsctl
+//!
+//! The operator CLI of ddb-stream-processor: renders, lints, diffs and applies the dashboards and
+//! alarms kept in `dashboards/` and `alarms/`. A workspace member of its own, so the Lambda build
+//! never compiles what it needs.
+//!
+//! - [`definitions`]: reads the two folders;
+//! - [`variables`]: the `${Placeholder}` names they may use;
+//! - [`cloudformation`] and [`yaml`]: turn them into template.yaml resources;
+//! - [`render`]: writes (or checks) template.yaml's generated regions and the README's alarm table;
+//! - [`lint`]: the offline checks.
+
+pub mod cloudformation;
+pub mod definitions;
+pub mod lint;
+pub mod render;
+pub mod variables;
+pub mod yaml;
