@@ -8,11 +8,16 @@
 //! - [`variables`]: the `${Placeholder}` names they may use;
 //! - [`cloudformation`] and [`yaml`]: turn them into template.yaml resources;
 //! - [`render`]: writes (or checks) template.yaml's generated regions and the README's alarm table;
-//! - [`lint`]: the offline checks.
+//! - [`lint`]: the offline checks;
+//! - [`resolve`], [`cloud`], [`plan`] and [`diff`]: compare with, and apply to, a deployed stack.
 
+pub mod cloud;
 pub mod cloudformation;
 pub mod definitions;
+pub mod diff;
 pub mod lint;
+pub mod plan;
 pub mod render;
+pub mod resolve;
 pub mod variables;
 pub mod yaml;

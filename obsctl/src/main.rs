@@ -1,16 +1,21 @@
-//! `obsctl`: render and lint the dashboards and alarms of ddb-stream-processor.
+//! `obsctl`: render, lint, diff and apply the dashboards and alarms of ddb-stream-processor.
 //!
-//! Exit codes: 0 when everything is as it should be, 1 when `render --check` finds a stale file or
-//! `lint` finds a problem, 2 when the command cannot run (a file cannot be read, a definition is
-//! broken).
+//! Exit codes: 0 when everything is as it should be; 1 when `render --check` finds a stale file,
+//! `lint` a problem, `diff` a drift, or `apply` a dashboard CloudWatch has remarks about; 2 when the
+//! command cannot do its job (a file cannot be read, a definition is broken, AWS cannot be reached
+//! or refuses).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use obsctl::cloud::Cloud;
 use obsctl::definitions::Definitions;
-use obsctl::lint::{Problem, contract, dashboard};
+use obsctl::lint::{self, Problem};
+use obsctl::plan::{self, Plan, State};
 use obsctl::render;
+use obsctl::resolve::Values;
 
 /// Render, lint, diff and apply the dashboards and alarms kept next to the code.
 #[derive(Debug, Parser)]
@@ -32,8 +37,45 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Check dashboards/ and alarms/ offline: dashboard rules and the metric catalog contract.
+    /// Check dashboards/ and alarms/ offline: dashboard and alarm rules, and the metric catalog contract.
     Lint,
+    /// Compare the deployed dashboards and alarms with the repository (exit 1 on drift).
+    Diff(Target),
+    /// Create or update the deployed dashboards and alarms to match the repository.
+    Apply {
+        #[command(flatten)]
+        target: Target,
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Where the dashboards and alarms live, and what their placeholders resolve to.
+#[derive(Debug, Args)]
+struct Target {
+    /// The CloudFormation stack of the function: its outputs and parameters give the placeholders' values.
+    #[arg(long)]
+    stack_name: Option<String>,
+    /// A placeholder's value, e.g. `--var StreamProcessorFunction=orders-processor` (wins over the stack).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Alarms whose names start with this are compared (default: `<stack name>-`).
+    #[arg(long)]
+    alarm_prefix: Option<String>,
+    /// The AWS region (default: the standard chain, e.g. AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// Another endpoint for every AWS API (a local emulator, a VPC endpoint).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
 }
 
 fn main() -> ExitCode {
@@ -41,10 +83,16 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Render { check } => run_render(&cli.repo, check),
         Command::Lint => run_lint(&cli.repo),
+        Command::Diff(target) => run_remote(&cli.repo, &target, Action::Diff),
+        Command::Apply { target, dry_run } => run_remote(
+            &cli.repo,
+            &target,
+            if dry_run { Action::DryRun } else { Action::Apply },
+        ),
     }
 }
 
-fn run_render(repo: &std::path::Path, check: bool) -> ExitCode {
+fn run_render(repo: &Path, check: bool) -> ExitCode {
     let files = match render::render(repo) {
         Ok(files) => files,
         Err(error) => {
@@ -55,14 +103,8 @@ fn run_render(repo: &std::path::Path, check: bool) -> ExitCode {
     let stale: Vec<_> = files.iter().filter(|file| file.is_stale()).collect();
     if check {
         if stale.is_empty() {
-            println!(
-                "up to date: {}",
-                files
-                    .iter()
-                    .map(|file| file.path.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let names: Vec<String> = files.iter().map(|file| file.path.display().to_string()).collect();
+            println!("up to date: {}", names.join(", "));
             return ExitCode::SUCCESS;
         }
         for file in stale {
@@ -91,22 +133,19 @@ fn run_render(repo: &std::path::Path, check: bool) -> ExitCode {
     }
 }
 
-fn run_lint(repo: &std::path::Path) -> ExitCode {
-    let definitions = match Definitions::load(repo) {
+fn load(repo: &Path, command: &str) -> Result<Definitions, ExitCode> {
+    Definitions::load(repo).map_err(|error| {
+        eprintln!("obsctl {command}: {error}");
+        ExitCode::from(2)
+    })
+}
+
+fn run_lint(repo: &Path) -> ExitCode {
+    let definitions = match load(repo, "lint") {
         Ok(definitions) => definitions,
-        Err(error) => {
-            eprintln!("obsctl lint: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let mut problems: Vec<Problem> = Vec::new();
-    for board in &definitions.dashboards {
-        problems.extend(dashboard::lint(
-            &board.body,
-            &format!("dashboards/{}.json", board.name),
-        ));
-    }
-    problems.extend(contract::check(&definitions));
+    let problems: Vec<Problem> = lint::all(&definitions);
     if problems.is_empty() {
         println!(
             "{} dashboard(s) and {} alarm(s): no problem",
@@ -120,4 +159,144 @@ fn run_lint(repo: &std::path::Path) -> ExitCode {
     }
     eprintln!("{} problem(s)", problems.len());
     ExitCode::from(1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Diff,
+    DryRun,
+    Apply,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Diff => "diff",
+            Action::DryRun | Action::Apply => "apply",
+        }
+    }
+}
+
+fn run_remote(repo: &Path, target: &Target, action: Action) -> ExitCode {
+    let definitions = match load(repo, action.name()) {
+        Ok(definitions) => definitions,
+        Err(code) => return code,
+    };
+    let problems = lint::all(&definitions);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        eprintln!(
+            "obsctl {}: the definitions have problems (see `obsctl lint`); nothing was compared",
+            action.name()
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(remote(&definitions, target, action)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("obsctl {}: {message}", action.name());
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn remote(definitions: &Definitions, target: &Target, action: Action) -> Result<ExitCode, String> {
+    let cloud = Cloud::connect(target.region.clone(), target.endpoint_url.clone())
+        .await
+        .map_err(|error| error.to_string())?;
+    let stack = match &target.stack_name {
+        Some(name) => Some(cloud.stack(name).await.map_err(|error| error.to_string())?),
+        None => None,
+    };
+    let overrides: BTreeMap<String, String> = target.vars.iter().cloned().collect();
+    let variables = render::variables_for(definitions);
+    let values = Values::gather(
+        definitions,
+        &variables,
+        cloud.region(),
+        stack.as_ref(),
+        &overrides,
+    )
+    .map_err(|error| error.to_string())?;
+    let prefix = match (
+        &target.alarm_prefix,
+        stack.as_ref().map(|stack| &stack.name),
+        overrides.get("AWS::StackName"),
+    ) {
+        (Some(prefix), _, _) => prefix.clone(),
+        (None, _, Some(name)) | (None, Some(name), None) => format!("{name}-"),
+        (None, None, None) => {
+            return Err("give --stack-name, or --alarm-prefix with --var AWS::StackName=…".into());
+        }
+    };
+    let plan = plan::plan(&cloud, definitions, &values, &prefix)
+        .await
+        .map_err(|error| error.to_string())?;
+    match action {
+        Action::Diff => {
+            print!("{}", plan.report());
+            Ok(if plan.has_drift() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Action::DryRun => {
+            print!("{}", plan.report());
+            println!("dry run: nothing was changed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Apply => apply(&cloud, &plan).await,
+    }
+}
+
+async fn apply(cloud: &Cloud, plan: &Plan) -> Result<ExitCode, String> {
+    let mut remarks = 0;
+    let mut changed = 0;
+    for item in &plan.items {
+        let verb = match &item.state {
+            State::Same => continue,
+            State::Missing => "created",
+            State::Drifted(_) => "updated",
+        };
+        if item.kind == "dashboard" {
+            let messages = cloud
+                .put_dashboard(&item.name, &item.wanted)
+                .await
+                .map_err(|error| error.to_string())?;
+            for message in &messages {
+                eprintln!("dashboard {}: CloudWatch says: {message}", item.name);
+            }
+            remarks += messages.len();
+        } else {
+            cloud
+                .put_alarm(&item.wanted)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        changed += 1;
+        println!("{verb} {} {}", item.kind, item.name);
+    }
+    for name in &plan.unknown_alarms {
+        println!(
+            "left alone: alarm {name} (deployed, not in the repository; delete it by hand if it is obsolete)"
+        );
+    }
+    if changed == 0 {
+        println!(
+            "nothing to change: {} object(s) are as the repository says",
+            plan.items.len()
+        );
+    }
+    Ok(if remarks > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -19,13 +19,15 @@ use serde_json::{Map, Value, json};
 
 use crate::cloudformation::{PlaceholderError, dashboard_sub_text, intrinsic};
 use crate::definitions::{AlarmDefinition, DefinitionError, Definitions};
-use crate::variables::{METRICS_NAMESPACE, VariableKind, Variables};
+use crate::variables::{METRICS_NAMESPACE, STACK_OUTPUTS, VariableKind, Variables, output_description};
 use crate::yaml::write_mapping;
 
 /// The region of template.yaml's `Parameters` the renderer owns.
 pub const PARAMETERS_REGION: &str = "observability-parameters";
 /// The region of template.yaml's `Resources` the renderer owns.
 pub const RESOURCES_REGION: &str = "observability-resources";
+/// The region of template.yaml's `Outputs` the renderer owns: what `diff` and `apply` read.
+pub const OUTPUTS_REGION: &str = "observability-outputs";
 /// The region of README.md with the alarm table.
 pub const README_REGION: &str = "alarms";
 
@@ -81,6 +83,8 @@ pub fn render(root: &Path) -> Result<Vec<RenderedFile>, RenderError> {
     let template = read(&template_path)?;
     let mut rendered_template = replace_region(&template, &template_path, PARAMETERS_REGION, &parameters)?;
     rendered_template = replace_region(&rendered_template, &template_path, RESOURCES_REGION, &resources)?;
+    let outputs = outputs_region(&variables);
+    rendered_template = replace_region(&rendered_template, &template_path, OUTPUTS_REGION, &outputs)?;
 
     let readme_path = root.join("README.md");
     let readme = read(&readme_path)?;
@@ -203,6 +207,22 @@ fn resources_region(definitions: &Definitions, variables: &Variables) -> Result<
     let mut text = String::new();
     write_mapping(&mut text, &resources, 2);
     Ok(text)
+}
+
+/// The outputs `obsctl diff` and `apply` resolve placeholders from.
+fn outputs_region(variables: &Variables) -> String {
+    let mut outputs = Map::new();
+    for (variable, output) in STACK_OUTPUTS {
+        let value = intrinsic(&Value::String(format!("${{{variable}}}")), variables, "outputs")
+            .expect("the stack outputs name template variables");
+        outputs.insert(
+            (*output).to_owned(),
+            json!({"Description": output_description(output), "Value": value}),
+        );
+    }
+    let mut text = String::new();
+    write_mapping(&mut text, &outputs, 2);
+    text
 }
 
 /// The README's alarm table: what each alarm watches, when it fires, and what it means.

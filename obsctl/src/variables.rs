@@ -40,6 +40,31 @@ pub const DEAD_LETTER_QUEUE_NAME: &str = "DeadLetterQueue.QueueName";
 /// The event source mapping SAM generates for the function's `Stream` event (its `Ref` is the UUID).
 pub const EVENT_SOURCE_MAPPING: &str = "StreamProcessorFunctionStream";
 
+/// The stack outputs that give `diff` and `apply` the value of a placeholder: (placeholder, output).
+/// `obsctl render` writes these outputs into template.yaml (see [`output_description`]), so they
+/// always exist.
+pub const STACK_OUTPUTS: &[(&str, &str)] = &[
+    (FUNCTION, "FunctionName"),
+    (METRICS_NAMESPACE, "MetricsNamespace"),
+    (LOG_GROUP, "FunctionLogGroupName"),
+    (DEAD_LETTER_QUEUE_NAME, "DeadLetterQueueName"),
+    (ALARM_TOPIC, "AlarmTopicArn"),
+    (EVENT_SOURCE_MAPPING, "EventSourceMappingId"),
+];
+
+/// What a stack output of [`STACK_OUTPUTS`] is, for the template.
+pub fn output_description(output: &str) -> &'static str {
+    match output {
+        "FunctionName" => "The stream processor function (also the Service dimension of its metrics).",
+        "MetricsNamespace" => "The CloudWatch namespace of the function's metrics.",
+        "FunctionLogGroupName" => "The function's log group.",
+        "DeadLetterQueueName" => "The dead-letter queue's name.",
+        "AlarmTopicArn" => "The SNS topic the alarms notify; subscribe more endpoints to it.",
+        "EventSourceMappingId" => "The UUID of the stream's event source mapping.",
+        _ => "A value obsctl diff and apply read.",
+    }
+}
+
 /// Every placeholder the definitions may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variables {

@@ -152,3 +152,31 @@ fn lint_reports_a_catalog_metric_missing_from_every_dashboard() {
         stderr(&output)
     );
 }
+
+#[test]
+fn lint_reports_an_alarm_cloudwatch_would_reject() {
+    let copy = copy_of_the_repository();
+    edit_json(&copy.path().join("alarms/iterator-age.json"), |alarm| {
+        alarm["alarm"]["Period"] = json!(45);
+        alarm["alarm"]["DatapointsToAlarm"] = json!(9);
+    });
+    let output = obsctl(copy.path(), &["lint"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("alarms/iterator-age.json: Period 45 is not 10, 30"),
+        "{message}"
+    );
+    assert!(
+        message.contains("DatapointsToAlarm 9 must be from 1 to EvaluationPeriods"),
+        "{message}"
+    );
+    // diff and apply refuse to compare broken definitions.
+    let diff = obsctl(copy.path(), &["diff", "--stack-name", "orders"]);
+    assert_eq!(diff.status.code(), Some(2));
+    assert!(
+        stderr(&diff).contains("the definitions have problems"),
+        "{}",
+        stderr(&diff)
+    );
+}

@@ -1,9 +1,11 @@
 //! `obsctl lint`: offline checks of `dashboards/` and `alarms/`.
 //!
 //! - [`dashboard`]: the dashboard body rules CloudWatch applies at deploy time.
+//! - [`alarm`]: the alarm rules of `PutMetricAlarm`, and the project's alarm policy.
 //! - [`contract`]: every metric named exists (the function's catalog, or a known AWS metric with its
 //!   dimensions), and every metric of the catalog is on a dashboard.
 
+pub mod alarm;
 pub mod contract;
 pub mod dashboard;
 
@@ -46,6 +48,22 @@ pub fn valid_period(period: &Value) -> bool {
     period
         .as_u64()
         .is_some_and(|seconds| matches!(seconds, 1 | 5 | 10 | 30) || (seconds > 0 && seconds % 60 == 0))
+}
+
+/// Every problem of the definitions: dashboards, alarms, and the catalog contract.
+pub fn all(definitions: &crate::definitions::Definitions) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for board in &definitions.dashboards {
+        problems.extend(dashboard::lint(
+            &board.body,
+            &format!("dashboards/{}.json", board.name),
+        ));
+    }
+    for definition in &definitions.alarms {
+        problems.extend(alarm::lint(definition));
+    }
+    problems.extend(contract::check(definitions));
+    problems
 }
 
 #[cfg(test)]
