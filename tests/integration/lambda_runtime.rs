@@ -159,3 +159,27 @@ fn a_closed_stdout_loses_the_metrics_but_never_the_function() {
         assert_eq!(post.kind, PostKind::Response);
     }
 }
+
+#[test]
+fn a_runtime_api_that_rejects_a_result_does_not_stop_the_function() {
+    let api = RuntimeApi::start();
+    api.fail_next_posts(1);
+    api.enqueue("req-1", event("clean-batch.json"));
+    api.enqueue("req-2", event("poison-first-record.json"));
+    api.enqueue("req-3", event("ttl-delete.json"));
+    let _function = RunningFunction::start(lambda_command(&api));
+
+    // The first result was refused: Lambda would retry that batch; the function goes on serving.
+    let second = api.next_post(POST_WAIT).expect("the function keeps serving");
+    assert_eq!(second.request_id.as_deref(), Some("req-2"));
+    assert_eq!(
+        second.kind,
+        PostKind::Error,
+        "a failed batch is never reported as a success"
+    );
+    let third = api.next_post(POST_WAIT).expect("and keeps serving");
+    assert_eq!(
+        (third.request_id.as_deref(), &third.kind),
+        (Some("req-3"), &PostKind::Response)
+    );
+}

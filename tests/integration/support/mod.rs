@@ -8,4 +8,5 @@ pub mod otlp_receiver;
 pub mod records;
 pub mod runtime_api;
 pub mod scripted_processor;
+pub mod stream_simulator;
 pub mod tracing_isolation;

@@ -55,6 +55,7 @@ pub struct RuntimeApi {
     posts: Receiver<Post>,
     next_requests: Arc<AtomicUsize>,
     next_times: Arc<Mutex<Vec<Instant>>>,
+    failing_posts: Arc<AtomicUsize>,
 }
 
 impl RuntimeApi {
@@ -66,15 +67,42 @@ impl RuntimeApi {
         let post_sender = Mutex::new(post_sender);
         let next_requests = Arc::new(AtomicUsize::new(0));
         let next_times = Arc::new(Mutex::new(Vec::new()));
-        let (counter, times) = (Arc::clone(&next_requests), Arc::clone(&next_times));
-        let address = serve(move |request| handle(request, &queued, &post_sender, &counter, &times));
+        let failing_posts = Arc::new(AtomicUsize::new(0));
+        let (counter, times, failing) = (
+            Arc::clone(&next_requests),
+            Arc::clone(&next_times),
+            Arc::clone(&failing_posts),
+        );
+        let address = serve(move |request| {
+            let is_post =
+                request.method == "POST" && request.path.starts_with("/2018-06-01/runtime/invocation/");
+            if is_post
+                && failing
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                return Reply::Send(response(
+                    "500 Internal Server Error",
+                    "application/json",
+                    br#"{"errorMessage":"injected"}"#,
+                ));
+            }
+            handle(request, &queued, &post_sender, &counter, &times)
+        });
         Self {
             address,
             queue,
             posts,
             next_requests,
             next_times,
+            failing_posts,
         }
+    }
+
+    /// Answers the next `count` result posts with 500 (and does not record them), like a Runtime
+    /// API in trouble.
+    pub fn fail_next_posts(&self, count: usize) {
+        self.failing_posts.store(count, Ordering::SeqCst);
     }
 
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
