@@ -42,6 +42,8 @@ pub const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
 pub const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
 /// Samples kept per distribution and invocation.
 pub const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
+/// Records processed at once (per-key concurrency when above 1).
+pub const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
 /// Puts each record's item keys in its span and log lines.
 pub const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
 /// The OTLP endpoint for traces only (turns traces on).
@@ -116,6 +118,11 @@ pub const SETTINGS: &[Setting] = &[
         name: METRICS_MAX_SAMPLES,
         default: "100",
         meaning: "samples of RecordProcessingTime kept per invocation (a uniform sample; 1 to 10000; 100 fits one EMF document)",
+    },
+    Setting {
+        name: MAX_IN_FLIGHT,
+        default: "1",
+        meaning: "records processed at once: 1 keeps the whole batch in order; more processes records of different item keys concurrently, each key in order (1 to 1000)",
     },
     Setting {
         name: LOG_KEYS,
@@ -260,6 +267,10 @@ impl Settings {
         };
 
         let log_keys = boolean(variable(LOG_KEYS))?.unwrap_or(false);
+        let max_in_flight = match variable(MAX_IN_FLIGHT) {
+            Some(found) => whole_number(found, 1, 1_000)? as usize,
+            None => 1,
+        };
         let endpoint = [OTLP_TRACES_ENDPOINT, OTLP_ENDPOINT]
             .into_iter()
             .find_map(|name| variable(name).map(|(_, value)| value));
@@ -341,6 +352,7 @@ impl Settings {
                 first_record_failure,
                 telemetry_reserve: Duration::ZERO,
                 log_keys,
+                max_in_flight,
             },
             metrics,
             traces,
@@ -502,6 +514,7 @@ mod tests {
             (DEADLINE_MARGIN_MS, "1500"),
             (FIRST_RECORD_FAILURE, "report"),
             (LOG_KEYS, "true"),
+            (MAX_IN_FLIGHT, "8"),
             (LOG_FORMAT, "JSON"),
             (LOG_LEVEL, "fatal"),
             (RUST_LOG, "debug"),
@@ -519,6 +532,7 @@ mod tests {
                 first_record_failure: FirstRecordFailurePolicy::ReportItemFailure,
                 telemetry_reserve: Duration::ZERO,
                 log_keys: true,
+                max_in_flight: 8,
             }
         );
         assert_eq!(read.log.format, LogFormat::Json);
@@ -561,6 +575,7 @@ mod tests {
             (METRICS_DISABLED, "yes", "`true` or `false`"),
             (METRICS_HIGH_RESOLUTION, "1", "`true` or `false`"),
             (METRICS_MAX_SAMPLES, "0", "a whole number from 1 to 10000"),
+            (MAX_IN_FLIGHT, "0", "a whole number from 1 to 1000"),
             (LOG_LEVEL, "verbose", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
         ];
         for (variable, value, expected) in cases {

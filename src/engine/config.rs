@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 /// Everything the batch engine can be told.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
     /// In-process retries of transient failures.
     pub retry: RetryPolicy,
@@ -19,6 +19,23 @@ pub struct EngineConfig {
     /// Put each record's item keys in its span (and so in its log lines). Off by default: keys can
     /// be personal data. Images are never logged.
     pub log_keys: bool,
+    /// Records processed at once: 1 (the default) processes the batch strictly in order; more
+    /// processes records of different item keys concurrently, each key still in order
+    /// (see `engine/per_key.rs`).
+    pub max_in_flight: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            deadline_margin: DeadlineMargin::default(),
+            first_record_failure: FirstRecordFailurePolicy::default(),
+            telemetry_reserve: Duration::ZERO,
+            log_keys: false,
+            max_in_flight: 1,
+        }
+    }
 }
 
 /// Bounded exponential backoff with full jitter for transient failures.

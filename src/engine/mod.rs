@@ -20,6 +20,9 @@ mod checkpoint;
 mod config;
 mod deadline;
 mod outcome;
+mod per_key;
+
+use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::{Instrument, Span, error, field, info_span, warn};
@@ -77,61 +80,131 @@ impl BatchEngine {
             return BatchOutcome::rejected(batch_size, refusal);
         }
 
-        let mut rng = self
-            .jitter_seed
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let mut outcome = BatchOutcome::new(batch_size);
         outcome.record_times.reserve(batch_size);
-        let mut stop_span = Span::none();
-
-        for (index, event_record) in records.into_iter().enumerate() {
-            let span = record_span(&event_record);
-            traces::annotate_record(&span, &event_record);
-            if self.config.log_keys {
-                span.record("keys", keys_as_json(&event_record).as_str());
-            }
-            let event_id = event_record.event_id.clone();
-            let sequence_number = event_record.change.sequence_number.clone();
-            let started = tokio::time::Instant::now();
-            let result = match ChangeRecord::try_from(event_record) {
-                Ok(record) => {
-                    process_record(processor, &record, &self.config.retry, deadline, &mut rng)
-                        .instrument(span.clone())
-                        .await
-                }
-                Err(unreadable) => RecordResult::NotCompleted(StopReason::Invalid {
-                    message: unreadable.to_string(),
-                }),
-            };
-            if result.attempts() > 0 {
-                outcome.record_times.push(started.elapsed());
-            }
-            outcome.retries += result.attempts().saturating_sub(1);
-            match result {
-                RecordResult::Succeeded { .. } => outcome.succeeded += 1,
-                RecordResult::NotCompleted(reason) => {
-                    if reason.is_record_failure() {
-                        outcome.failed += 1;
-                    }
-                    if matches!(reason, StopReason::Panicked { .. }) {
-                        outcome.panics += 1;
-                    }
-                    traces::record_failed(&span, &reason);
-                    outcome.stop = Some(Stop {
-                        index,
-                        event_id,
-                        sequence_number,
-                        reason,
-                    });
-                    stop_span = span;
-                    break;
-                }
-            }
-        }
-
+        let stop_span = if self.config.max_in_flight > 1 {
+            per_key::process(self, processor, records, deadline, &mut outcome).await
+        } else {
+            self.process_in_order(processor, records, deadline, &mut outcome)
+                .await
+        };
         outcome.disposition = checkpoint::decide(outcome.stop.as_ref(), self.config.first_record_failure);
         stop_span.in_scope(|| log_stop(&outcome));
         outcome
+    }
+
+    /// One record at a time, stopping at the first it cannot complete. Returns the stop's span.
+    async fn process_in_order<P: RecordProcessor>(
+        &self,
+        processor: &P,
+        records: Vec<EventRecord>,
+        deadline: &Deadline,
+        outcome: &mut BatchOutcome,
+    ) -> Span {
+        let mut rng = self.rng(0);
+        for (index, event_record) in records.into_iter().enumerate() {
+            let attempted = self
+                .attempt(processor, index, event_record, deadline, &mut rng)
+                .await;
+            if let Some(span) = outcome.count(attempted) {
+                return span;
+            }
+        }
+        Span::none()
+    }
+
+    /// The backoff jitter of one lane of work.
+    fn rng(&self, lane: u64) -> fastrand::Rng {
+        self.jitter_seed
+            .map_or_else(fastrand::Rng::new, |seed| fastrand::Rng::with_seed(seed ^ lane))
+    }
+
+    /// Runs one record in its span, from the wire type to its result.
+    async fn attempt<P: RecordProcessor>(
+        &self,
+        processor: &P,
+        index: usize,
+        event_record: EventRecord,
+        deadline: &Deadline,
+        rng: &mut fastrand::Rng,
+    ) -> Attempted {
+        let span = record_span(&event_record);
+        traces::annotate_record(&span, &event_record);
+        if self.config.log_keys {
+            span.record("keys", keys_as_json(&event_record).as_str());
+        }
+        let event_id = event_record.event_id.clone();
+        let sequence_number = event_record.change.sequence_number.clone();
+        let started = tokio::time::Instant::now();
+        let result = match ChangeRecord::try_from(event_record) {
+            Ok(record) => {
+                process_record(processor, &record, &self.config.retry, deadline, rng)
+                    .instrument(span.clone())
+                    .await
+            }
+            Err(unreadable) => RecordResult::NotCompleted(StopReason::Invalid {
+                message: unreadable.to_string(),
+            }),
+        };
+        let time = (result.attempts() > 0).then(|| started.elapsed());
+        Attempted {
+            index,
+            event_id,
+            sequence_number,
+            span,
+            result,
+            time,
+        }
+    }
+}
+
+/// One record, attempted.
+pub(crate) struct Attempted {
+    index: usize,
+    event_id: String,
+    sequence_number: Option<String>,
+    span: Span,
+    result: RecordResult,
+    time: Option<Duration>,
+}
+
+impl Attempted {
+    fn succeeded(&self) -> bool {
+        matches!(self.result, RecordResult::Succeeded { .. })
+    }
+}
+
+impl BatchOutcome {
+    /// Adds an attempted record to the counts; when it was not completed, returns its span and
+    /// records it as the stop if it comes before the current one.
+    fn count(&mut self, attempted: Attempted) -> Option<Span> {
+        if let Some(time) = attempted.time {
+            self.record_times.push(time);
+        }
+        self.retries += attempted.result.attempts().saturating_sub(1);
+        let reason = match attempted.result {
+            RecordResult::Succeeded { .. } => {
+                self.succeeded += 1;
+                return None;
+            }
+            RecordResult::NotCompleted(reason) => reason,
+        };
+        if reason.is_record_failure() {
+            self.failed += 1;
+        }
+        if matches!(reason, StopReason::Panicked { .. }) {
+            self.panics += 1;
+        }
+        traces::record_failed(&attempted.span, &reason);
+        if self.stop.as_ref().is_none_or(|stop| attempted.index < stop.index) {
+            self.stop = Some(Stop {
+                index: attempted.index,
+                event_id: attempted.event_id,
+                sequence_number: attempted.sequence_number,
+                reason,
+            });
+        }
+        Some(attempted.span)
     }
 }
 

@@ -19,7 +19,7 @@ pub struct BatchOutcome {
     /// Records whose processing succeeded in this invocation.
     pub succeeded: usize,
     /// Records whose processing failed after in-process retries (a panic or a deadline timeout of a
-    /// started record included); at most one, since the engine stops at the first.
+    /// started record included); at most one in order, one per item key with per-key concurrency.
     pub failed: usize,
     /// In-process retries: attempts beyond the first, over all records.
     pub retries: u32,

@@ -516,3 +516,101 @@ async fn a_ten_thousand_record_batch_is_processed_in_order_and_checkpointed_exac
     assert_eq!(failing.calls().len(), 9_999);
     assert_eq!(outcome.records_handed_back(), 2);
 }
+
+/// A batch whose records belong to `keys` items in turn (record i to item i % keys).
+fn batch_over_keys(count: usize, keys: usize) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {
+    let mut records = batch_json(count);
+    for (index, record) in records.iter_mut().enumerate() {
+        record["dynamodb"]["Keys"] =
+            json!({"pk": {"S": format!("ITEM#{}", index % keys)}, "sk": {"S": "ORDER"}});
+    }
+    parse(records)
+}
+
+fn concurrent(max_in_flight: usize) -> BatchEngine {
+    BatchEngine::new(EngineConfig {
+        max_in_flight,
+        ..EngineConfig::default()
+    })
+    .with_jitter_seed(7)
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_key_concurrency_runs_different_items_together_and_each_item_in_order() {
+    let processor = ScriptedProcessor::new().taking(Duration::from_millis(100));
+    let started = tokio::time::Instant::now();
+    let outcome = concurrent(10)
+        .process_batch(&processor, batch_over_keys(40, 10), &relaxed_deadline())
+        .await;
+
+    assert_eq!(outcome.disposition, Disposition::Complete);
+    assert_eq!(outcome.succeeded, 40);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(400),
+        "4 records per item, 10 items at once"
+    );
+    let calls = processor.calls();
+    for item in 0..10 {
+        let order: Vec<&String> = calls
+            .iter()
+            .filter(|id| id.ends_with(&format!("{item}")))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "item {item} in stream order");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_key_concurrency_is_bounded_by_max_in_flight() {
+    let processor = ScriptedProcessor::new().taking(Duration::from_millis(100));
+    let started = tokio::time::Instant::now();
+    concurrent(4)
+        .process_batch(&processor, batch_over_keys(40, 10), &relaxed_deadline())
+        .await;
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "40 records, 4 at a time"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_key_concurrency_checkpoints_at_the_first_failure_and_stops_only_that_item() {
+    // Item 1's record 5 fails; item 1's later records (9, 13, …) must not start.
+    let processor = ScriptedProcessor::new()
+        .taking(Duration::from_millis(10))
+        .on(event_id(5), Behaviour::AlwaysFail(FailureKind::Permanent));
+    let outcome = concurrent(8)
+        .process_batch(&processor, batch_over_keys(20, 4), &relaxed_deadline())
+        .await;
+
+    assert_eq!(checkpoint_of(&outcome), sequence_number(5));
+    assert_eq!(
+        outcome.records_handed_back(),
+        15,
+        "from the checkpoint on, succeeded or not"
+    );
+    let calls = processor.calls();
+    for later in [9, 13, 17] {
+        assert!(
+            !calls.contains(&event_id(later)),
+            "record {later} of the failed item never started"
+        );
+    }
+    for earlier in 0..5 {
+        assert!(
+            calls.contains(&event_id(earlier)),
+            "record {earlier}, before the failure, ran"
+        );
+    }
+    // Records placed after a failure already seen are not started: they come again anyway.
+    for after in 6..20 {
+        assert!(
+            !calls.contains(&event_id(after)),
+            "record {after} started after the failure was known"
+        );
+    }
+    assert_eq!((outcome.failed, outcome.succeeded), (1, 5));
+}

@@ -82,8 +82,8 @@ pub enum Verdict {
 pub struct Run {
     pub records: Vec<SimRecord>,
     pub attempts: Vec<Attempt>,
-    /// Per invocation: the records delivered and the verdict.
-    pub invocations: BTreeMap<usize, (Vec<SimRecord>, Verdict)>,
+    /// Per invocation: the records delivered, the verdict, and the position the checkpoint moved to.
+    pub invocations: BTreeMap<usize, (Vec<SimRecord>, Verdict, usize)>,
     /// Ranges (first and last sequence number) sent to the on-failure destination.
     pub destination: Vec<(u128, u128)>,
 }
@@ -305,10 +305,17 @@ fn read_response(response: Option<&Value>, batch: &[SimRecord]) -> (Verdict, usi
     (Verdict::Partial, lowest.unwrap_or(0))
 }
 
-/// Runs the shard through the ESM model and the handler.
-pub async fn simulate(records: Vec<SimRecord>, esm: Esm, script: Script, kind: HandlerKind) -> Run {
+/// Runs the shard through the ESM model and the handler (the template's engine configured by
+/// `engine`, per-key concurrency for instance).
+pub async fn simulate_with(
+    records: Vec<SimRecord>,
+    esm: Esm,
+    script: Script,
+    kind: HandlerKind,
+    engine: EngineConfig,
+) -> Run {
     let processor = Arc::new(SimProcessor::new(script));
-    let engine = BatchEngine::new(EngineConfig::default()).with_jitter_seed(1);
+    let engine = BatchEngine::new(engine).with_jitter_seed(1);
     let handler = StreamHandler::new(engine, Arc::clone(&processor));
     let counter = AtomicUsize::new(0);
     let invocations = Mutex::new(BTreeMap::new());
@@ -349,7 +356,7 @@ pub async fn simulate(records: Vec<SimRecord>, esm: Esm, script: Script, kind: H
             invocations
                 .lock()
                 .unwrap()
-                .insert(invocation, (batch.to_vec(), verdict));
+                .insert(invocation, (batch.to_vec(), verdict, index));
             match verdict {
                 Verdict::Complete => checkpoint = end,
                 Verdict::Partial => {
@@ -403,8 +410,11 @@ pub struct Findings {
     pub out_of_order: Vec<(u32, Vec<u128>)>,
     /// (invocation, record attempted after an earlier record of its key had failed in it).
     pub skipped_ahead: Vec<(usize, u128)>,
-    /// Records that succeeded in an invocation with a partial or complete response, yet came again.
+    /// Records that succeeded before the checkpoint of their invocation (or in a complete one), yet
+    /// came again.
     pub needless_redeliveries: Vec<u128>,
+    /// (invocation, record) where a partial response checkpointed at a record that had succeeded.
+    pub wrong_checkpoints: Vec<(usize, u128)>,
     /// Successes beyond the first, over all records.
     pub duplicates: usize,
 }
@@ -415,6 +425,7 @@ impl Findings {
             && self.out_of_order.is_empty()
             && self.skipped_ahead.is_empty()
             && self.needless_redeliveries.is_empty()
+            && self.wrong_checkpoints.is_empty()
     }
 }
 
@@ -485,16 +496,36 @@ pub fn check(run: &Run) -> Findings {
     }
 
     for attempt in run.attempts.iter().filter(|attempt| attempt.succeeded) {
-        let kept = run
-            .invocations
-            .get(&attempt.invocation)
-            .is_some_and(|(_, verdict)| *verdict != Verdict::WholeBatchFailed);
+        let Some((batch, verdict, checkpoint)) = run.invocations.get(&attempt.invocation) else {
+            continue;
+        };
+        let position = batch
+            .iter()
+            .position(|record| *record == attempt.record)
+            .unwrap_or(usize::MAX);
+        let kept = match verdict {
+            Verdict::Complete => true,
+            Verdict::Partial => position < *checkpoint,
+            Verdict::WholeBatchFailed => false,
+        };
         let delivered_again = run
             .invocations
             .range(attempt.invocation + 1..)
-            .any(|(_, (batch, _))| batch.contains(&attempt.record));
+            .any(|(_, (batch, _, _))| batch.contains(&attempt.record));
         if kept && delivered_again && !findings.needless_redeliveries.contains(&attempt.record.seq) {
             findings.needless_redeliveries.push(attempt.record.seq);
+        }
+    }
+    for (invocation, (batch, verdict, checkpoint)) in &run.invocations {
+        if *verdict != Verdict::Partial {
+            continue;
+        }
+        let reported = batch[*checkpoint];
+        let completed = run.attempts.iter().any(|attempt| {
+            attempt.invocation == *invocation && attempt.record == reported && attempt.succeeded
+        });
+        if completed {
+            findings.wrong_checkpoints.push((*invocation, reported.seq));
         }
     }
     findings
