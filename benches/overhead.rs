@@ -1,0 +1,205 @@
+//! What the template costs, against the bare loop of the AWS documentation's Rust example.
+//!
+//! - `bare`: deserialize the event, loop over the records, call the processor, stop at the first
+//!   failure and report it; no metrics, no spans, no logs.
+//! - `template`: `StreamHandler::handle_payload`, the whole invocation path: the event parsed and
+//!   checked, the engine (a span per record, retries, panic isolation, deadline), the response, the
+//!   EMF flush and the INFO log line (JSON), OTel off. Both serialize their response.
+//! - `template_otel`: the same, with every span exported to an in-process exporter and flushed.
+//!
+//! The processor is the same in all three: the example's `OrderProcessor`, which decodes each image.
+//! An I/O-bound group compares the in-order engine with per-key concurrency on records whose
+//! processor waits 2 ms.
+//!
+//! Run: `cargo bench --bench overhead`. BENCHMARKS.md records the numbers.
+
+use std::hint::black_box;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ddb_stream_processor::clock::SystemClock;
+use ddb_stream_processor::config::{LogFormat, LogSettings};
+use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
+use ddb_stream_processor::example_processor::OrderProcessor;
+use ddb_stream_processor::telemetry::logs::{LogOutput, subscriber};
+use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
+use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
+use ddb_stream_processor::telemetry::traces::Traces;
+use ddb_stream_processor::{
+    BatchEngine, ChangeRecord, Deadline, Invocation, RecordError, RecordProcessor, StreamHandler,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use serde_json::json;
+
+/// An event of `count` valid order INSERTs over `keys` items.
+fn event(count: usize, keys: usize) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..count)
+        .map(|index| {
+            let pk = format!("ORDER#{}", index % keys);
+            json!({
+                "eventID": format!("{index:032x}"),
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1_793_491_200 + index,
+                    "Keys": {"pk": {"S": pk}, "sk": {"S": "ORDER"}},
+                    "NewImage": {
+                        "pk": {"S": pk}, "sk": {"S": "ORDER"}, "status": {"S": "PAID"},
+                        "amount_cents": {"N": "2599"}, "updated_at": {"S": "2026-11-01T09:00:00Z"}
+                    },
+                    "SequenceNumber": (4_421_584_500_000_000_017_450_439_091_u128 + index as u128 * 100).to_string(),
+                    "SizeBytes": 150,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                }
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "Records": records })).expect("serialisable")
+}
+
+fn invocation() -> Invocation {
+    Invocation {
+        request_id: "bench".into(),
+        invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream".into(),
+        xray_trace_id: None,
+        function_version: Some("1".into()),
+        function_name: "orders-stream".into(),
+        deadline: Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional),
+    }
+}
+
+/// The AWS documentation's loop: no engine, no telemetry.
+async fn bare<P: RecordProcessor>(payload: &[u8], processor: &P) -> Vec<u8> {
+    let event: Event = serde_json::from_slice(payload).expect("a valid event");
+    let mut response = DynamoDbEventResponse::default();
+    for record in event.records {
+        let sequence_number = record.change.sequence_number.clone();
+        let change = ChangeRecord::try_from(record).expect("a known operation");
+        if processor.process(&change).await.is_err() {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = sequence_number;
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    serde_json::to_vec(&response).expect("serialisable")
+}
+
+fn template<P: RecordProcessor>(processor: P, engine: EngineConfig) -> StreamHandler<P> {
+    let metrics = Metrics::new(MetricsConfig::default(), Arc::new(WriterSink::new(io::sink())));
+    StreamHandler::new(BatchEngine::new(engine), processor).with_metrics(metrics)
+}
+
+async fn through_template<P: RecordProcessor>(handler: &StreamHandler<P>, payload: &[u8]) -> Vec<u8> {
+    let response = handler
+        .handle_payload(payload, &invocation())
+        .await
+        .expect("a valid batch succeeds");
+    serde_json::to_vec(&response).expect("serialisable")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn install_logs(traces: Option<&Traces>) -> tracing::subscriber::DefaultGuard {
+    let logs = LogSettings {
+        format: LogFormat::Json,
+        filter: "info".into(),
+        lambda_level: None,
+    };
+    let output = LogOutput {
+        writer: io::sink,
+        clock: Arc::new(SystemClock),
+        ansi: false,
+    };
+    tracing::subscriber::set_default(subscriber(&logs, output, traces))
+}
+
+fn overhead(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("overhead");
+    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    for records in [100, 1_000, 10_000] {
+        let payload = event(records, records);
+        group.throughput(Throughput::Elements(records as u64));
+
+        group.bench_with_input(BenchmarkId::new("bare", records), &payload, |bench, payload| {
+            bench.iter(|| black_box(runtime.block_on(bare(payload, &OrderProcessor))));
+        });
+
+        let handler = template(OrderProcessor, EngineConfig::default());
+        group.bench_with_input(
+            BenchmarkId::new("template", records),
+            &payload,
+            |bench, payload| {
+                let _logs = install_logs(None);
+                bench.iter(|| black_box(runtime.block_on(through_template(&handler, payload))));
+            },
+        );
+
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter.clone())
+            .build();
+        let traces = Traces::with_provider(provider, Duration::from_secs(5), false);
+        let traced = template(OrderProcessor, EngineConfig::default()).with_traces(Some(traces.clone()));
+        group.bench_with_input(
+            BenchmarkId::new("template_otel", records),
+            &payload,
+            |bench, payload| {
+                let _logs = install_logs(Some(&traces));
+                bench.iter(|| {
+                    let response = runtime.block_on(through_template(&traced, payload));
+                    exporter.reset();
+                    black_box(response)
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+/// A processor that waits 2 ms per record, like a call to another service.
+struct Waits;
+
+impl RecordProcessor for Waits {
+    async fn process(&self, _record: &ChangeRecord) -> Result<(), RecordError> {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        Ok(())
+    }
+}
+
+fn io_bound(c: &mut Criterion) {
+    let runtime = runtime();
+    let payload = event(1_000, 100);
+    let mut group = c.benchmark_group("io_bound_1000_records_100_keys");
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    for (label, max_in_flight) in [("in_order", 1), ("per_key_100_in_flight", 100)] {
+        let handler = template(
+            Waits,
+            EngineConfig {
+                max_in_flight,
+                ..EngineConfig::default()
+            },
+        );
+        group.bench_function(label, |bench| {
+            bench.iter(|| black_box(runtime.block_on(through_template(&handler, &payload))));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, overhead, io_bound);
+criterion_main!(benches);
