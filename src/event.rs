@@ -28,16 +28,12 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
                 .into(),
         });
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(payload);
-    let event: Event = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let reason = if path == "." {
-            error.inner().to_string()
-        } else {
-            format!("{path}: {}", error.inner())
-        };
-        InvocationError::InvalidEvent { reason }
-    })?;
+    // The fast path parses without tracking the path; only a payload that fails is parsed again
+    // with serde_path_to_error, to name where it goes wrong.
+    let event: Event = match serde_json::from_slice(payload) {
+        Ok(event) => event,
+        Err(_) => return Err(located_error(payload)),
+    };
     for (index, record) in event.records.iter().enumerate() {
         if let Some(source) = record
             .event_source
@@ -50,6 +46,23 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
         }
     }
     Ok(event)
+}
+
+/// The first problem of a payload that does not parse, with its JSON path.
+fn located_error(payload: &[u8]) -> InvocationError {
+    let deserializer = &mut serde_json::Deserializer::from_slice(payload);
+    let reason = match serde_path_to_error::deserialize::<_, Event>(deserializer) {
+        Ok(_) => "the payload does not parse as a DynamoDB stream event".to_owned(),
+        Err(error) => {
+            let path = error.path().to_string();
+            if path == "." {
+                error.inner().to_string()
+            } else {
+                format!("{path}: {}", error.inner())
+            }
+        }
+    };
+    InvocationError::InvalidEvent { reason }
 }
 
 /// How many entries the `Records` array of a payload has, for a payload that is not a valid event.

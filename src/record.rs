@@ -77,11 +77,13 @@ pub struct ChangeRecord {
 }
 
 /// The record cannot be read as a DynamoDB change. Retrying will not help: the engine treats it as a
-/// permanent failure of that record.
+/// permanent failure of that record. It keeps the record's identity, for the checkpoint and logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("eventName {event_name:?} is not INSERT, MODIFY or REMOVE")]
 pub struct UnknownOperation {
     pub event_name: String,
+    pub event_id: String,
+    pub sequence_number: Option<String>,
 }
 
 /// The principal DynamoDB uses for deletes made by Time to Live.
@@ -91,9 +93,13 @@ impl TryFrom<EventRecord> for ChangeRecord {
     type Error = UnknownOperation;
 
     fn try_from(record: EventRecord) -> Result<Self, Self::Error> {
-        let operation = Operation::from_event_name(&record.event_name).ok_or_else(|| UnknownOperation {
-            event_name: record.event_name.clone(),
-        })?;
+        let Some(operation) = Operation::from_event_name(&record.event_name) else {
+            return Err(UnknownOperation {
+                event_name: record.event_name,
+                event_id: record.event_id,
+                sequence_number: record.change.sequence_number,
+            });
+        };
         let is_ttl_delete = operation == Operation::Remove
             && record.user_identity.as_ref().is_some_and(|identity| {
                 identity.type_ == "Service" && identity.principal_id == TTL_PRINCIPAL

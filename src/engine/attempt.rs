@@ -95,6 +95,8 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             return failed(error, attempt, true);
         }
         warn!(
+            eventId = %record.event_id,
+            sequenceNumber = record.sequence_number.as_deref().unwrap_or_default(),
             attempt,
             max_attempts = policy.max_attempts,
             retry_in_ms = pause.as_millis() as u64,

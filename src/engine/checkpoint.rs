@@ -104,6 +104,7 @@ mod tests {
             index,
             event_id: format!("event-{index}"),
             sequence_number: sequence_number.map(str::to_owned),
+            operation: "INSERT".into(),
             reason: StopReason::Failed {
                 kind: FailureKind::Permanent,
                 message: "bad".into(),

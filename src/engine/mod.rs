@@ -25,7 +25,7 @@ mod per_key;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use tracing::{Instrument, Span, error, field, info_span, warn};
+use tracing::{Instrument, Span, debug_span, error, field, info_span, warn};
 
 pub use attempt::panic_message;
 pub use config::{
@@ -128,29 +128,36 @@ impl BatchEngine {
         deadline: &Deadline,
         rng: &mut fastrand::Rng,
     ) -> Attempted {
-        let span = record_span(&event_record);
+        let span = record_span(&event_record, self.config.log_keys);
         traces::annotate_record(&span, &event_record);
         if self.config.log_keys {
             span.record("keys", keys_as_json(&event_record).as_str());
         }
-        let event_id = event_record.event_id.clone();
-        let sequence_number = event_record.change.sequence_number.clone();
         let started = tokio::time::Instant::now();
-        let result = match ChangeRecord::try_from(event_record) {
+        // The record's identity is moved out of it after processing, never copied per record.
+        let (result, event_id, sequence_number, operation) = match ChangeRecord::try_from(event_record) {
             Ok(record) => {
-                process_record(processor, &record, &self.config.retry, deadline, rng)
+                let result = process_record(processor, &record, &self.config.retry, deadline, rng)
                     .instrument(span.clone())
-                    .await
+                    .await;
+                let operation = record.operation.as_str().to_owned();
+                (result, record.event_id, record.sequence_number, operation)
             }
-            Err(unreadable) => RecordResult::NotCompleted(StopReason::Invalid {
-                message: unreadable.to_string(),
-            }),
+            Err(unreadable) => (
+                RecordResult::NotCompleted(StopReason::Invalid {
+                    message: unreadable.to_string(),
+                }),
+                unreadable.event_id,
+                unreadable.sequence_number,
+                unreadable.event_name,
+            ),
         };
         let time = (result.attempts() > 0).then(|| started.elapsed());
         Attempted {
             index,
             event_id,
             sequence_number,
+            operation,
             span,
             result,
             time,
@@ -163,6 +170,7 @@ pub(crate) struct Attempted {
     index: usize,
     event_id: String,
     sequence_number: Option<String>,
+    operation: String,
     span: Span,
     result: RecordResult,
     time: Option<Duration>,
@@ -201,6 +209,7 @@ impl BatchOutcome {
                 index: attempted.index,
                 event_id: attempted.event_id,
                 sequence_number: attempted.sequence_number,
+                operation: attempted.operation,
                 reason,
             });
         }
@@ -210,16 +219,31 @@ impl BatchOutcome {
 
 /// The span every record runs in. Its fields are what the logs show of the record (camelCase, as
 /// they appear at the top level of a JSON log line); `attempt` changes when the record is retried.
-fn record_span(record: &EventRecord) -> Span {
-    info_span!(
-        "record",
-        eventId = %record.event_id,
-        sequenceNumber = record.change.sequence_number.as_deref().unwrap_or_default(),
-        operation = %record.event_name,
-        table = table_name_of(record).unwrap_or_default(),
-        attempt = 1,
-        keys = field::Empty,
-    )
+///
+/// It is an INFO span when spans are exported (each record is a child span of the invocation's
+/// trace) or keys are logged (its `keys` field reaches the failure's log line), and a DEBUG span
+/// otherwise: per-record detail belongs to DEBUG, and a disabled span costs nothing, where
+/// formatting one per record would cost a 10,000-record batch dearly. The lines that matter (a
+/// failure, a retry) carry the record's identity in their own fields.
+fn record_span(record: &EventRecord, log_keys: bool) -> Span {
+    macro_rules! span_at {
+        ($span:ident) => {
+            $span!(
+                "record",
+                eventId = %record.event_id,
+                sequenceNumber = record.change.sequence_number.as_deref().unwrap_or_default(),
+                operation = %record.event_name,
+                table = table_name_of(record).unwrap_or_default(),
+                attempt = 1,
+                keys = field::Empty,
+            )
+        };
+    }
+    if log_keys || traces::exporting() {
+        span_at!(info_span)
+    } else {
+        span_at!(debug_span)
+    }
 }
 
 /// The item keys in DynamoDB JSON (`{"pk":{"S":"ORDER#1"}}`), for `PROCESSOR_LOG_KEYS=true`.
@@ -233,6 +257,9 @@ fn log_stop(outcome: &BatchOutcome) {
     let Some(stop) = &outcome.stop else { return };
     match &outcome.disposition {
         Disposition::Checkpoint { sequence_number, .. } => warn!(
+            eventId = %stop.event_id,
+            sequenceNumber = %sequence_number,
+            operation = %stop.operation,
             index = stop.index,
             handed_back = outcome.records_handed_back(),
             "record {}; reporting SequenceNumber {sequence_number} as the checkpoint: Lambda delivers it \
@@ -241,6 +268,9 @@ fn log_stop(outcome: &BatchOutcome) {
             outcome.batch_size - stop.index - 1,
         ),
         Disposition::FailInvocation(error) => error!(
+            eventId = %stop.event_id,
+            sequenceNumber = stop.sequence_number.as_deref().unwrap_or_default(),
+            operation = %stop.operation,
             index = stop.index,
             handed_back = outcome.records_handed_back(),
             error_type = error.error_type(),

@@ -42,6 +42,8 @@ pub struct Stop {
     pub event_id: String,
     /// Its `dynamodb.SequenceNumber`, as received.
     pub sequence_number: Option<String>,
+    /// Its `eventName` (INSERT, MODIFY, REMOVE, or what an unreadable record said).
+    pub operation: String,
     /// Why the engine stopped there.
     pub reason: StopReason,
 }

@@ -87,6 +87,7 @@ pub(super) async fn process<P: RecordProcessor>(
         for span in later_failures {
             span.in_scope(|| {
                 warn!(
+                    checkpoint = stop.index,
                     "record not completed; it comes again with the batch from the checkpoint at record {}",
                     stop.index
                 )
