@@ -71,33 +71,39 @@ fn cold_start() -> Duration {
 }
 
 /// Runs `--event` on a ~6 MB event and returns the peak resident set (KiB), the time, and the size.
+///
+/// The event is streamed to a file record by record: `ru_maxrss` of a child counts the pages it
+/// shared with this process before `exec`, so this process must stay small when it spawns.
 fn peak_rss_on_a_large_event() -> (i64, Duration, usize) {
-    let padding = "x".repeat(40);
-    let records: Vec<serde_json::Value> = (0..10_000)
-        .map(|index| {
-            let pk = format!("ORDER#{index}");
-            serde_json::json!({
-                "eventID": format!("{index:032x}"), "eventName": "INSERT", "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
-                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_793_491_200 + index,
-                    "Keys": {"pk": {"S": pk}, "sk": {"S": "ORDER"}},
-                    "NewImage": {"pk": {"S": pk}, "sk": {"S": "ORDER"}, "status": {"S": "PAID"},
-                        "amount_cents": {"N": "2599"}, "updated_at": {"S": "2026-11-01T09:00:00Z"},
-                        "note": {"S": padding}},
-                    "SequenceNumber": (4_421_584_500_000_000_017_450_439_091_u128 + index as u128 * 100).to_string(),
-                    "SizeBytes": 180, "StreamViewType": "NEW_AND_OLD_IMAGES"
-                }
-            })
-        })
-        .collect();
-    let payload = serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap();
+    use std::io::Write;
     let path = std::env::temp_dir().join(format!(
         "ddb-stream-processor-footprint-{}.json",
         std::process::id()
     ));
-    std::fs::write(&path, &payload).unwrap();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let padding = "x".repeat(40);
+    write!(file, "{{\"Records\":[").unwrap();
+    for index in 0..10_000u128 {
+        let separator = if index == 0 { "" } else { "," };
+        write!(
+            file,
+            "{separator}{{\"eventID\":\"{index:032x}\",\"eventName\":\"INSERT\",\"eventVersion\":\"1.1\",\
+             \"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"eu-west-1\",\
+             \"eventSourceARN\":\"arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000\",\
+             \"dynamodb\":{{\"ApproximateCreationDateTime\":{created},\"Keys\":{{\"pk\":{{\"S\":\"ORDER#{index}\"}},\
+             \"sk\":{{\"S\":\"ORDER\"}}}},\"NewImage\":{{\"pk\":{{\"S\":\"ORDER#{index}\"}},\"sk\":{{\"S\":\"ORDER\"}},\
+             \"status\":{{\"S\":\"PAID\"}},\"amount_cents\":{{\"N\":\"2599\"}},\
+             \"updated_at\":{{\"S\":\"2026-11-01T09:00:00Z\"}},\"note\":{{\"S\":\"{padding}\"}}}},\
+             \"SequenceNumber\":\"{sequence}\",\"SizeBytes\":180,\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}}}",
+            created = 1_793_491_200 + index,
+            sequence = 4_421_584_500_000_000_017_450_439_091_u128 + index * 100,
+        )
+        .unwrap();
+    }
+    write!(file, "]}}").unwrap();
+    file.flush().unwrap();
+    drop(file);
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
     let started = Instant::now();
     // Reaped by wait4 below, which also reports the child's peak resident set.
     #[allow(clippy::zombie_processes)]
@@ -121,5 +127,5 @@ fn peak_rss_on_a_large_event() -> (i64, Duration, usize) {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "the batch succeeds"
     );
-    (usage.ru_maxrss, elapsed, payload.len())
+    (usage.ru_maxrss, elapsed, size)
 }

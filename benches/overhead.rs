@@ -105,9 +105,9 @@ async fn through_template<P: RecordProcessor>(handler: &StreamHandler<P>, payloa
     serde_json::to_vec(&response).expect("serialisable")
 }
 
+/// The runtime the binary uses (`#[tokio::main(flavor = "current_thread")]`).
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")
