@@ -7,6 +7,10 @@
 //!
 //! Run: `cargo bench --bench invocation`.
 
+/// The binary's allocator (src/main.rs), so the numbers are those of what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::io;
 use std::sync::Arc;

@@ -13,6 +13,10 @@
 //!
 //! Run: `cargo bench --bench overhead`. BENCHMARKS.md records the numbers.
 
+/// The binary's allocator (src/main.rs), so the numbers are those of what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::io;
 use std::sync::Arc;
