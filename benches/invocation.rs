@@ -7,9 +7,7 @@
 //!
 //! Run: `cargo bench --bench invocation`.
 
-/// The binary's allocator (src/main.rs), so the numbers are those of what ships.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod support;
 
 use std::hint::black_box;
 use std::io;
@@ -17,55 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ddb_stream_processor::clock::SystemClock;
-use ddb_stream_processor::config::{LogFormat, LogSettings};
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
 use ddb_stream_processor::example_processor::OrderProcessor;
-use ddb_stream_processor::telemetry::logs::{LogOutput, subscriber};
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
 use ddb_stream_processor::telemetry::metrics::{InvocationSummary, Metrics, MetricsConfig};
-use ddb_stream_processor::{BatchEngine, Deadline, Invocation, StreamHandler};
-use serde_json::json;
-
-/// A DynamoDB stream event of `count` valid order INSERTs, as Lambda would send it.
-fn event(count: usize) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = (0..count)
-        .map(|index| {
-            let pk = format!("ORDER#{index}");
-            json!({
-                "eventID": format!("{index:032x}"),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "eu-west-1",
-                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_793_491_200 + index,
-                    "Keys": {"pk": {"S": pk}, "sk": {"S": "ORDER"}},
-                    "NewImage": {
-                        "pk": {"S": pk}, "sk": {"S": "ORDER"}, "status": {"S": "PAID"},
-                        "amount_cents": {"N": "2599"}, "updated_at": {"S": "2026-11-01T09:00:00Z"}
-                    },
-                    "SequenceNumber": (4_421_584_500_000_000_017_450_439_091_u128 + index as u128 * 100).to_string(),
-                    "SizeBytes": 150,
-                    "StreamViewType": "NEW_AND_OLD_IMAGES"
-                }
-            })
-        })
-        .collect();
-    serde_json::to_vec(&json!({ "Records": records })).expect("serialisable")
-}
-
-fn invocation() -> Invocation {
-    Invocation {
-        request_id: "bench".into(),
-        invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream".into(),
-        xray_trace_id: None,
-        function_version: Some("1".into()),
-        function_name: "orders-stream".into(),
-        deadline: Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional),
-    }
-}
+use ddb_stream_processor::{BatchEngine, Deadline, StreamHandler};
+use support::{info_json_logs, invocation, order_event, runtime};
 
 fn handler(metrics_on: bool) -> StreamHandler<OrderProcessor> {
     let metrics = if metrics_on {
@@ -78,26 +33,13 @@ fn handler(metrics_on: bool) -> StreamHandler<OrderProcessor> {
 
 fn invocation_path(c: &mut Criterion) {
     // Logs at INFO in Lambda's JSON format, written to a discarded sink: their cost is in every number.
-    let logs = LogSettings {
-        format: LogFormat::Json,
-        filter: "info".into(),
-        lambda_level: None,
-    };
-    let output = LogOutput {
-        writer: io::sink,
-        clock: Arc::new(SystemClock),
-        ansi: false,
-    };
-    tracing::subscriber::set_global_default(subscriber(&logs, output, None)).expect("first subscriber");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime");
+    tracing::subscriber::set_global_default(info_json_logs(None)).expect("first subscriber");
+    let runtime = runtime();
 
     let mut group = c.benchmark_group("invocation");
     group.sample_size(30).measurement_time(Duration::from_secs(10));
     for records in [1_000, 10_000] {
-        let payload = event(records);
+        let payload = order_event(records, records);
         group.throughput(Throughput::Elements(records as u64));
         for (label, metrics_on) in [("metrics_off", false), ("metrics_on", true)] {
             let handler = handler(metrics_on);
@@ -115,12 +57,9 @@ fn invocation_path(c: &mut Criterion) {
 /// The metrics' own cost, measured directly: recording a 10,000-record outcome and encoding and
 /// writing its documents (the part of `metrics_on` that `metrics_off` does not do).
 fn metrics_flush(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = runtime();
     let engine = BatchEngine::new(EngineConfig::default());
-    let records = ddb_stream_processor::event::parse_event(&event(10_000))
+    let records = ddb_stream_processor::event::parse_event(&order_event(10_000, 10_000))
         .expect("valid")
         .records;
     let facts = ddb_stream_processor::event::BatchFacts::of(&records);

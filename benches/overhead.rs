@@ -13,9 +13,7 @@
 //!
 //! Run: `cargo bench --bench overhead`. BENCHMARKS.md records the numbers.
 
-/// The binary's allocator (src/main.rs), so the numbers are those of what ships.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod support;
 
 use std::hint::black_box;
 use std::io;
@@ -25,59 +23,14 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ddb_stream_processor::clock::SystemClock;
-use ddb_stream_processor::config::{LogFormat, LogSettings};
-use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
+use ddb_stream_processor::engine::EngineConfig;
 use ddb_stream_processor::example_processor::OrderProcessor;
-use ddb_stream_processor::telemetry::logs::{LogOutput, subscriber};
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
 use ddb_stream_processor::telemetry::traces::Traces;
-use ddb_stream_processor::{
-    BatchEngine, ChangeRecord, Deadline, Invocation, RecordError, RecordProcessor, StreamHandler,
-};
+use ddb_stream_processor::{BatchEngine, ChangeRecord, RecordError, RecordProcessor, StreamHandler};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
-use serde_json::json;
-
-/// An event of `count` valid order INSERTs over `keys` items.
-fn event(count: usize, keys: usize) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = (0..count)
-        .map(|index| {
-            let pk = format!("ORDER#{}", index % keys);
-            json!({
-                "eventID": format!("{index:032x}"),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "eu-west-1",
-                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_793_491_200 + index,
-                    "Keys": {"pk": {"S": pk}, "sk": {"S": "ORDER"}},
-                    "NewImage": {
-                        "pk": {"S": pk}, "sk": {"S": "ORDER"}, "status": {"S": "PAID"},
-                        "amount_cents": {"N": "2599"}, "updated_at": {"S": "2026-11-01T09:00:00Z"}
-                    },
-                    "SequenceNumber": (4_421_584_500_000_000_017_450_439_091_u128 + index as u128 * 100).to_string(),
-                    "SizeBytes": 150,
-                    "StreamViewType": "NEW_AND_OLD_IMAGES"
-                }
-            })
-        })
-        .collect();
-    serde_json::to_vec(&json!({ "Records": records })).expect("serialisable")
-}
-
-fn invocation() -> Invocation {
-    Invocation {
-        request_id: "bench".into(),
-        invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream".into(),
-        xray_trace_id: None,
-        function_version: Some("1".into()),
-        function_name: "orders-stream".into(),
-        deadline: Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional),
-    }
-}
+use support::{info_json_logs, invocation, order_event, runtime};
 
 /// The AWS documentation's loop: no engine, no telemetry.
 async fn bare<P: RecordProcessor>(payload: &[u8], processor: &P) -> Vec<u8> {
@@ -109,26 +62,8 @@ async fn through_template<P: RecordProcessor>(handler: &StreamHandler<P>, payloa
     serde_json::to_vec(&response).expect("serialisable")
 }
 
-/// The runtime the binary uses (`#[tokio::main(flavor = "current_thread")]`).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
 fn install_logs(traces: Option<&Traces>) -> tracing::subscriber::DefaultGuard {
-    let logs = LogSettings {
-        format: LogFormat::Json,
-        filter: "info".into(),
-        lambda_level: None,
-    };
-    let output = LogOutput {
-        writer: io::sink,
-        clock: Arc::new(SystemClock),
-        ansi: false,
-    };
-    tracing::subscriber::set_default(subscriber(&logs, output, traces))
+    tracing::subscriber::set_default(info_json_logs(traces))
 }
 
 fn overhead(c: &mut Criterion) {
@@ -141,7 +76,7 @@ fn overhead(c: &mut Criterion) {
     // slows the later runs down (up to 1.6 times at 1,000 records) in a way a deployed function,
     // with its one subscriber, never sees.
     for records in sizes {
-        let payload = event(records, records);
+        let payload = order_event(records, records);
         group.throughput(Throughput::Elements(records as u64));
 
         group.bench_with_input(BenchmarkId::new("bare", records), &payload, |bench, payload| {
@@ -159,7 +94,7 @@ fn overhead(c: &mut Criterion) {
         );
     }
     for records in sizes {
-        let payload = event(records, records);
+        let payload = order_event(records, records);
         group.throughput(Throughput::Elements(records as u64));
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
@@ -195,7 +130,7 @@ impl RecordProcessor for Waits {
 
 fn io_bound(c: &mut Criterion) {
     let runtime = runtime();
-    let payload = event(1_000, 100);
+    let payload = order_event(1_000, 100);
     let mut group = c.benchmark_group("io_bound_1000_records_100_keys");
     group.sample_size(10).measurement_time(Duration::from_secs(30));
     for (label, max_in_flight) in [("in_order", 1), ("per_key_100_in_flight", 100)] {
