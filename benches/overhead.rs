@@ -72,9 +72,9 @@ fn overhead(c: &mut Criterion) {
     group.sample_size(20).measurement_time(Duration::from_secs(8));
     let sizes = [100, 1_000, 10_000];
     // Every run without OTel comes first: once a subscriber with the OpenTelemetry layer has existed
-    // in the process, tracing's callsite cache asks every live subscriber about every span, which
-    // slows the later runs down (up to 1.6 times at 1,000 records) in a way a deployed function,
-    // with its one subscriber, never sees.
+    // in the process, the later runs were up to 1.6 times slower (at 1,000 records; most likely
+    // tracing's callsite interest cache, which then asks the current subscriber about every span),
+    // a cost a deployed function, with its one subscriber, does not pay.
     for records in sizes {
         let payload = order_event(records, records);
         group.throughput(Throughput::Elements(records as u64));

@@ -46,15 +46,17 @@ impl RecordResult {
 }
 
 /// Runs `processor` on `record` until it succeeds, fails for good, panics, or runs out of time.
-/// The caller's record span gets the `attempt` field of each attempt.
+/// `span` is the record's span (the caller runs this future in it); it gets the `attempt` field of
+/// each retry. It is passed in rather than looked up with `Span::current()`, which would ask the
+/// subscriber's registry for the current span on every record, even when the record span is disabled.
 pub(crate) async fn process_record<P: RecordProcessor>(
     processor: &P,
     record: &ChangeRecord,
     policy: &RetryPolicy,
     deadline: &Deadline,
     rng: &mut fastrand::Rng,
+    span: &Span,
 ) -> RecordResult {
-    let span = Span::current();
     let mut attempt = 0;
     loop {
         let time_left = deadline.working_time_left();
@@ -66,7 +68,9 @@ pub(crate) async fn process_record<P: RecordProcessor>(
         }
         attempt += 1;
         if attempt > 1 {
-            span.record("attempt", attempt);
+            // As i64, the type of the span's initial `attempt = 1`: a u32 would reach OpenTelemetry
+            // as a string ("2"), next to the integer 1 of the first attempt.
+            span.record("attempt", i64::from(attempt));
         }
 
         let error = match run_attempt(processor, record, time_left).await {

@@ -137,7 +137,7 @@ impl BatchEngine {
         // The record's identity is moved out of it after processing, never copied per record.
         let (result, event_id, sequence_number, operation) = match ChangeRecord::try_from(event_record) {
             Ok(record) => {
-                let result = process_record(processor, &record, &self.config.retry, deadline, rng)
+                let result = process_record(processor, &record, &self.config.retry, deadline, rng, &span)
                     .instrument(span.clone())
                     .await;
                 let operation = record.operation.as_str().to_owned();

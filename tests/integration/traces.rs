@@ -198,6 +198,63 @@ async fn a_failed_record_has_error_status_and_the_checkpoint_is_on_the_invocatio
 }
 
 #[tokio::test]
+async fn a_retried_record_carries_the_attempt_that_succeeded() {
+    let processor = ScriptedProcessor::new().on(
+        event_id(1),
+        Behaviour::FailTimes {
+            kind: FailureKind::Transient,
+            times: 2,
+        },
+    );
+    let traced = traced(processor, false);
+    traced
+        .handler
+        .handle_payload(&payload(3), &invocation("req-1"))
+        .await
+        .unwrap();
+
+    let (_, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let attempts: Vec<Option<OtelValue>> = records
+        .iter()
+        .map(|record| attribute(record, "attempt"))
+        .collect();
+    let retried = records
+        .iter()
+        .find(|record| text(record, "aws.dynamodb.stream.event_id") == event_id(1))
+        .unwrap();
+    // tracing-opentelemetry appends a recorded field to the span's attributes rather than replacing
+    // it: the last value is the latest.
+    let recorded: Vec<&OtelValue> = retried
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.key.as_str() == "attempt")
+        .map(|attribute| &attribute.value)
+        .collect();
+    assert_eq!(
+        recorded.last(),
+        Some(&&OtelValue::I64(3)),
+        "two transient failures, then success: {recorded:?}"
+    );
+    assert_eq!(retried.status, Status::Unset);
+    for record in records.iter().filter(|record| !std::ptr::eq(*record, retried)) {
+        assert_eq!(
+            attribute(record, "attempt"),
+            Some(OtelValue::I64(1)),
+            "one attempt: {attempts:?}"
+        );
+        assert!(
+            !record
+                .attributes
+                .iter()
+                .skip_while(|a| a.key.as_str() != "attempt")
+                .skip(1)
+                .any(|a| a.key.as_str() == "attempt"),
+            "recorded once: {attempts:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_failed_invocation_has_error_status_and_type() {
     let processor = ScriptedProcessor::new().on(event_id(0), Behaviour::Panic("bug"));
     let traced = traced(processor, false);
