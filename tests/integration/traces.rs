@@ -110,6 +110,17 @@ fn split(spans: Vec<SpanData>) -> (SpanData, Vec<SpanData>) {
     (invocations.into_iter().next().unwrap(), records)
 }
 
+/// The invocation span and the record spans of one successful 3-record invocation with `processor`.
+async fn three_record_invocation(processor: ScriptedProcessor) -> (SpanData, Vec<SpanData>) {
+    let traced = traced(processor, false);
+    traced
+        .handler
+        .handle_payload(&payload(3), &invocation("req-1"))
+        .await
+        .unwrap();
+    split(traced.exporter.get_finished_spans().unwrap())
+}
+
 #[tokio::test]
 async fn an_invocation_is_a_server_span_with_one_child_per_record() {
     let traced = traced(ScriptedProcessor::new(), false);
@@ -163,14 +174,7 @@ async fn an_invocation_is_a_server_span_with_one_child_per_record() {
 #[tokio::test]
 async fn a_failed_record_has_error_status_and_the_checkpoint_is_on_the_invocation() {
     let processor = ScriptedProcessor::new().on(event_id(1), Behaviour::AlwaysFail(FailureKind::Permanent));
-    let traced = traced(processor, false);
-    traced
-        .handler
-        .handle_payload(&payload(3), &invocation("req-1"))
-        .await
-        .unwrap();
-
-    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (root, records) = three_record_invocation(processor).await;
     assert_eq!(records.len(), 2, "record 2 was never started");
     let failed = records
         .iter()
@@ -206,14 +210,7 @@ async fn a_retried_record_carries_the_attempt_that_succeeded() {
             times: 2,
         },
     );
-    let traced = traced(processor, false);
-    traced
-        .handler
-        .handle_payload(&payload(3), &invocation("req-1"))
-        .await
-        .unwrap();
-
-    let (_, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (_, records) = three_record_invocation(processor).await;
     let attempts: Vec<Option<OtelValue>> = records
         .iter()
         .map(|record| attribute(record, "attempt"))
