@@ -94,29 +94,32 @@ impl Moto {
 
     /// Runs obsctl against this moto with test credentials and no other AWS configuration.
     fn obsctl(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("AWS_") {
-                command.env_remove(name);
-            }
-        }
-        command
-            .args(args)
-            .args([
-                "--repo",
-                repository().to_str().unwrap(),
-                "--endpoint-url",
-                &self.endpoint,
-            ])
+        obsctl_without_aws_configuration(args)
+            .args(["--endpoint-url", &self.endpoint])
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", REGION)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("obsctl runs")
     }
+}
+
+/// obsctl on this repository with no AWS configuration at all: no `AWS_*` variable of the test's
+/// environment, no config or credentials file, no instance metadata. Callers add what they test.
+fn obsctl_without_aws_configuration(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .args(["--repo", repository().to_str().unwrap()])
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }
 
 impl Drop for Moto {
@@ -366,17 +369,8 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
         text(&unknown_stack)
     );
 
-    let unreachable = Command::new(env!("CARGO_BIN_EXE_obsctl"))
-        .args([
-            "diff",
-            "--stack-name",
-            "orders",
-            "--region",
-            REGION,
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-        ])
-        .args(["--repo", repository().to_str().unwrap()])
+    let unreachable = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
+        .args(["--region", REGION, "--endpoint-url", "http://127.0.0.1:1"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
@@ -389,23 +383,8 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
     );
     assert!(!message.contains("DispatchFailure {"), "no debug dump: {message}");
 
-    let no_credentials = Command::new(env!("CARGO_BIN_EXE_obsctl"))
-        .args([
-            "diff",
-            "--stack-name",
-            "orders",
-            "--region",
-            REGION,
-            "--endpoint-url",
-            &moto.endpoint,
-        ])
-        .args(["--repo", repository().to_str().unwrap()])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let no_credentials = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
+        .args(["--region", REGION, "--endpoint-url", &moto.endpoint])
         .output()
         .unwrap();
     assert_eq!(no_credentials.status.code(), Some(2));
@@ -415,13 +394,10 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
         text(&no_credentials)
     );
 
-    let no_region = Command::new(env!("CARGO_BIN_EXE_obsctl"))
-        .args(["diff", "--stack-name", "orders", "--endpoint-url", &moto.endpoint])
-        .args(["--repo", repository().to_str().unwrap()])
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let no_region = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
+        .args(["--endpoint-url", &moto.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
         .unwrap();
     assert_eq!(no_region.status.code(), Some(2));
