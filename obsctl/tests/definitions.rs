@@ -7,11 +7,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
-use ddb_stream_processor::example_processor::OrderProcessor;
+use ddb_stream_processor::engine::EngineConfig;
 use ddb_stream_processor::telemetry::metrics::sink::MemorySink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::{BatchEngine, Deadline, Invocation, StreamHandler};
+use ddb_stream_processor::testing::ImageScriptedProcessor;
+use ddb_stream_processor::{Invocation, StreamHandler};
 use obsctl::definitions::Definitions;
 use obsctl::lint::contract::{alarm_metrics, dashboard_metrics};
 use obsctl::lint::{contract, dashboard};
@@ -61,25 +61,23 @@ fn the_definitions_pass_every_dashboard_rule_and_the_catalog_contract() {
     );
 }
 
-/// The metric names, and the dimension names of each, in the EMF the handler writes for `events/*`.
+/// The metric names, and the dimension names of each, in the EMF the handler writes for the
+/// library's scripted test events (success, a failed record, a failed first record, a record without
+/// a sequence number, a malformed event, a TTL delete).
 async fn emitted_metrics() -> BTreeMap<String, BTreeSet<Vec<String>>> {
     let sink = Arc::new(MemorySink::default());
-    let handler = StreamHandler::new(BatchEngine::new(EngineConfig::default()), OrderProcessor)
+    let handler = StreamHandler::new(ImageScriptedProcessor::new())
         .with_metrics(Metrics::new(MetricsConfig::default(), sink.clone()));
-    let mut events: Vec<PathBuf> = std::fs::read_dir(repository().join("events"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
+    let mut events: Vec<PathBuf> =
+        std::fs::read_dir(repository().join("crates/ddb-stream-processor/tests/events"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
     events.sort();
     for event in events {
-        let invocation = Invocation {
-            request_id: "contract".into(),
-            invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders".into(),
-            xray_trace_id: None,
-            function_version: None,
-            function_name: "orders".into(),
-            deadline: Deadline::after(Duration::from_secs(30), DeadlineMargin::Proportional),
-        };
+        let invocation = Invocation::local(Duration::from_secs(30), &EngineConfig::default())
+            .with_request_id("contract")
+            .with_function("orders", "arn:aws:lambda:eu-west-1:123456789012:function:orders");
         let _ = handler
             .handle_payload(&std::fs::read(event).unwrap(), &invocation)
             .await;

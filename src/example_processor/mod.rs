@@ -6,17 +6,18 @@
 //! permanent or transient, keep the side effect idempotent.
 //!
 //! To replace it, implement [`RecordProcessor`] for your own type (or use
-//! [`processor_fn`](crate::processor_fn)) and construct it in `src/main.rs` instead of
-//! [`OrderProcessor`]. The README walks through it.
+//! `ddb_stream_processor::processor_fn`), replace this folder with it, and name it in `src/main.rs`
+//! instead of [`OrderProcessor`]. Its tests (`tests.rs`) go with it. The README walks through it.
 
 mod order;
+#[cfg(test)]
+mod tests;
 
-pub use order::{DecodeError, ImageSchema, Order, OrderKey, Status, decode};
+pub use order::{Order, OrderKey};
 
+use ddb_stream_processor::record::image::{DecodeError, decode};
+use ddb_stream_processor::{ChangeRecord, Operation, RecordError, RecordProcessor};
 use tracing::debug;
-
-use crate::processor::{RecordError, RecordProcessor};
-use crate::record::{ChangeRecord, Operation};
 
 /// What a record means for the order service.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,38 @@
+//! The seam through which the engine reports each record to whoever watches it.
+//!
+//! The engine emits `tracing` spans and events and nothing else; it does not know whether spans are
+//! exported. A [`RecordObserver`] — the trace export is one — is told when a record starts and when
+//! it was not completed, with the record's span, and decides what to attach to it. The default,
+//! [`NoObserver`], does nothing and costs nothing.
+
+use std::fmt::Debug;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use tracing::Span;
+
+use super::outcome::StopReason;
+
+/// Watches the records of every batch the engine runs.
+pub trait RecordObserver: Send + Sync + Debug {
+    /// `true` when record spans are consumed (exported as trace spans): the engine then opens them
+    /// at INFO instead of DEBUG, where a disabled span costs nothing.
+    fn wants_record_spans(&self) -> bool {
+        false
+    }
+
+    /// A record is about to be processed in `span`.
+    fn record_started(&self, span: &Span, record: &EventRecord) {
+        let _ = (span, record);
+    }
+
+    /// The record of `span` was not completed, for `reason`.
+    fn record_not_completed(&self, span: &Span, reason: &StopReason) {
+        let _ = (span, reason);
+    }
+}
+
+/// An observer that does nothing: the engine's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl RecordObserver for NoObserver {}

@@ -1,0 +1,678 @@
+//! Configuration from environment variables: read once at start-up, validated, typed.
+//!
+//! A bad value stops start-up with a message that names the variable, the value and what is
+//! expected; nothing is silently replaced by a default. [`SETTINGS`] lists every variable with its
+//! default and meaning, and a test keeps the README's table in step with it.
+
+use std::time::Duration;
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::EnvFilter;
+
+use crate::engine::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
+use crate::telemetry::logs::{LogFormat, LogSettings};
+use crate::telemetry::metrics::emf::{validate_dimension_value, validate_namespace};
+use crate::telemetry::metrics::{DEFAULT_MAX_SAMPLES, DEFAULT_NAMESPACE, DEFAULT_SERVICE, MetricsConfig};
+use crate::telemetry::traces::{DEFAULT_FLUSH_TIMEOUT, TraceSettings};
+
+/// One documented environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Attempts per record.
+pub const MAX_ATTEMPTS: &str = "PROCESSOR_MAX_ATTEMPTS";
+/// Backoff cap of the first retry.
+pub const RETRY_BASE_DELAY_MS: &str = "PROCESSOR_RETRY_BASE_DELAY_MS";
+/// Largest pause between attempts.
+pub const RETRY_MAX_DELAY_MS: &str = "PROCESSOR_RETRY_MAX_DELAY_MS";
+/// Time kept back before the deadline.
+pub const DEADLINE_MARGIN_MS: &str = "PROCESSOR_DEADLINE_MARGIN_MS";
+/// What to do when the first record fails.
+pub const FIRST_RECORD_FAILURE: &str = "PROCESSOR_FIRST_RECORD_FAILURE";
+/// The CloudWatch namespace of the metrics (the Powertools variable).
+pub const METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
+/// The `Service` dimension of the metrics (the Powertools variable).
+pub const SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
+/// Turns metrics off (the Powertools variable).
+pub const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
+/// One-second storage resolution for every metric.
+pub const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
+/// Samples kept per distribution and invocation.
+pub const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
+/// Records processed at once (per-key concurrency when above 1).
+pub const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
+/// Puts each record's item keys in its span and log lines.
+pub const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
+/// The OTLP endpoint for traces only (turns traces on).
+pub const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The OTLP endpoint for every signal (turns traces on).
+pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// Turns the OpenTelemetry SDK off, whatever the endpoint says.
+pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// The flush budget of the traces per invocation.
+pub const TRACE_FLUSH_TIMEOUT_MS: &str = "PROCESSOR_TRACE_FLUSH_TIMEOUT_MS";
+/// The trace propagators; `xray-lambda` makes the X-Ray trace header the parent.
+pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
+/// The batch span processor's queue size (read by the SDK).
+pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+/// The function name Lambda sets; the default service name.
+pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// Lambda's log format (set by Lambda from the function's `LoggingConfig`).
+pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+/// Lambda's application log level (set by Lambda from the function's `LoggingConfig`).
+pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// A `tracing` filter, used when `AWS_LAMBDA_LOG_LEVEL` is not set.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// Every variable the function reads, for the docs and their test.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: MAX_ATTEMPTS,
+        default: "3",
+        meaning: "attempts per record for transient failures, the first included (1 to 20)",
+    },
+    Setting {
+        name: RETRY_BASE_DELAY_MS,
+        default: "50",
+        meaning: "backoff cap of the first retry; it doubles per retry, with full jitter (1 to 60000)",
+    },
+    Setting {
+        name: RETRY_MAX_DELAY_MS,
+        default: "2000",
+        meaning: "largest pause between two attempts (at least the base delay, at most 60000)",
+    },
+    Setting {
+        name: DEADLINE_MARGIN_MS,
+        default: "auto",
+        meaning: "time kept back before the invocation deadline; `auto` = 10 % of the timeout, 200 ms to 5 s (10 to 900000)",
+    },
+    Setting {
+        name: FIRST_RECORD_FAILURE,
+        default: "error",
+        meaning: "when the first record of a batch fails: `error` fails the invocation so bisection can isolate it, `report` returns it as the batch item failure",
+    },
+    Setting {
+        name: METRICS_NAMESPACE,
+        default: DEFAULT_NAMESPACE,
+        meaning: "CloudWatch namespace of the metrics: letters, digits and . _ # : / -, not starting with AWS/",
+    },
+    Setting {
+        name: SERVICE_NAME,
+        default: "the function name",
+        meaning: "value of the `Service` dimension of every metric (`ddb-stream-processor` outside Lambda)",
+    },
+    Setting {
+        name: METRICS_DISABLED,
+        default: "false",
+        meaning: "`true` writes no metrics at all",
+    },
+    Setting {
+        name: METRICS_HIGH_RESOLUTION,
+        default: "false",
+        meaning: "`true` stores metrics at one-second resolution (`StorageResolution: 1`, billed as high-resolution metrics)",
+    },
+    Setting {
+        name: METRICS_MAX_SAMPLES,
+        default: "100",
+        meaning: "samples of RecordProcessingTime kept per invocation (a uniform sample; 1 to 10000; 100 fits one EMF document)",
+    },
+    Setting {
+        name: MAX_IN_FLIGHT,
+        default: "1",
+        meaning: "records processed at once: 1 keeps the whole batch in order; more processes records of different item keys concurrently, each key in order (1 to 1000)",
+    },
+    Setting {
+        name: LOG_KEYS,
+        default: "false",
+        meaning: "`true` puts each record's item keys (DynamoDB JSON) in its span and log lines; images are never logged",
+    },
+    Setting {
+        name: OTLP_ENDPOINT,
+        default: "(unset)",
+        meaning: "OTLP/HTTP endpoint (`http://localhost:4318` for the OpenTelemetry and ADOT Lambda layers); setting it, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, turns traces on",
+    },
+    Setting {
+        name: OTLP_TRACES_ENDPOINT,
+        default: "(unset)",
+        meaning: "OTLP/HTTP endpoint for traces only, used as given (no `/v1/traces` appended)",
+    },
+    Setting {
+        name: TRACE_FLUSH_TIMEOUT_MS,
+        default: "500",
+        meaning: "longest wait per invocation for the spans to be exported, also the exporter's HTTP timeout; added to the deadline margin (10 to 10000)",
+    },
+    Setting {
+        name: OTEL_PROPAGATORS,
+        default: "(unset)",
+        meaning: "with `xray-lambda` (or `xray`), the invocation's X-Ray trace header becomes the parent of its span and trace ids use X-Ray's format",
+    },
+    Setting {
+        name: OTEL_BSP_MAX_QUEUE_SIZE,
+        default: "16384",
+        meaning: "spans the batch processor can hold; the default fits a 10,000-record batch (1 to 1000000)",
+    },
+    Setting {
+        name: OTEL_SDK_DISABLED,
+        default: "false",
+        meaning: "`true` turns traces off even with an endpoint set",
+    },
+    Setting {
+        name: LOG_FORMAT,
+        default: "Text",
+        meaning: "`JSON` or `Text`; Lambda sets it from the function's LoggingConfig",
+    },
+    Setting {
+        name: LOG_LEVEL,
+        default: "(unset)",
+        meaning: "TRACE, DEBUG, INFO, WARN, ERROR or FATAL; Lambda sets it from LoggingConfig; wins over RUST_LOG",
+    },
+    Setting {
+        name: RUST_LOG,
+        default: "info",
+        meaning: "a `tracing` filter such as `info,ddb_stream_processor=debug`, used when AWS_LAMBDA_LOG_LEVEL is unset",
+    },
+];
+
+/// A variable has a value the function cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}={value:?} is not valid: {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+/// Everything the binary is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub engine: EngineConfig,
+    pub metrics: MetricsConfig,
+    pub traces: TraceSettings,
+    pub log: LogSettings,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let variable = |name: &'static str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .map(|value| (name, value))
+        };
+
+        let max_attempts = match variable(MAX_ATTEMPTS) {
+            Some(found) => whole_number(found, 1, 20)? as u32,
+            None => crate::engine::DEFAULT_MAX_ATTEMPTS,
+        };
+        let base_delay = match variable(RETRY_BASE_DELAY_MS) {
+            Some(found) => Duration::from_millis(whole_number(found, 1, 60_000)?),
+            None => crate::engine::DEFAULT_BASE_DELAY,
+        };
+        let max_delay = match variable(RETRY_MAX_DELAY_MS) {
+            Some(found) => Duration::from_millis(whole_number(found, base_delay.as_millis() as u64, 60_000)?),
+            None => crate::engine::DEFAULT_MAX_DELAY.max(base_delay),
+        };
+        let deadline_margin = match variable(DEADLINE_MARGIN_MS) {
+            Some((_, value)) if value.eq_ignore_ascii_case("auto") => DeadlineMargin::Proportional,
+            Some(found) => DeadlineMargin::Fixed(Duration::from_millis(
+                whole_number(found, 10, 900_000).map_err(|error| ConfigError {
+                    expected: format!("`auto` or {}", error.expected),
+                    ..error
+                })?,
+            )),
+            None => DeadlineMargin::Proportional,
+        };
+        let first_record_failure = match variable(FIRST_RECORD_FAILURE) {
+            None => FirstRecordFailurePolicy::ReturnError,
+            Some((_, value)) if value.eq_ignore_ascii_case("error") => FirstRecordFailurePolicy::ReturnError,
+            Some((_, value)) if value.eq_ignore_ascii_case("report") => {
+                FirstRecordFailurePolicy::ReportItemFailure
+            }
+            Some((variable, value)) => {
+                return Err(ConfigError {
+                    variable,
+                    value,
+                    expected: "`error` or `report`".into(),
+                });
+            }
+        };
+
+        let log_keys = boolean(variable(LOG_KEYS))?.unwrap_or(false);
+        let max_in_flight = match variable(MAX_IN_FLIGHT) {
+            Some(found) => whole_number(found, 1, 1_000)? as usize,
+            None => 1,
+        };
+        let endpoint = [OTLP_TRACES_ENDPOINT, OTLP_ENDPOINT]
+            .into_iter()
+            .find_map(|name| variable(name).map(|(_, value)| value));
+        let traces_disabled = boolean(variable(OTEL_SDK_DISABLED))?.unwrap_or(false);
+        let traces = TraceSettings {
+            endpoint: endpoint.filter(|_| !traces_disabled),
+            flush_timeout: match variable(TRACE_FLUSH_TIMEOUT_MS) {
+                Some(found) => Duration::from_millis(whole_number(found, 10, 10_000)?),
+                None => DEFAULT_FLUSH_TIMEOUT,
+            },
+            xray_propagation: variable(OTEL_PROPAGATORS).is_some_and(|(_, value)| {
+                value
+                    .split(',')
+                    .any(|propagator| matches!(propagator.trim(), "xray" | "xray-lambda"))
+            }),
+            queue_size_from_environment: match variable(OTEL_BSP_MAX_QUEUE_SIZE) {
+                Some(found) => {
+                    whole_number(found, 1, 1_000_000)?;
+                    true
+                }
+                None => false,
+            },
+        };
+
+        let metrics = MetricsConfig {
+            enabled: !boolean(variable(METRICS_DISABLED))?.unwrap_or(false),
+            namespace: checked(variable(METRICS_NAMESPACE), validate_namespace)?
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            service: checked(
+                variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)),
+                validate_dimension_value,
+            )?
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
+            high_resolution: boolean(variable(METRICS_HIGH_RESOLUTION))?.unwrap_or(false),
+            max_samples: match variable(METRICS_MAX_SAMPLES) {
+                Some(found) => whole_number(found, 1, 10_000)? as usize,
+                None => DEFAULT_MAX_SAMPLES,
+            },
+        };
+
+        let format = match variable(LOG_FORMAT) {
+            None => LogFormat::Text,
+            Some((_, value)) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some((_, value)) if value.eq_ignore_ascii_case("text") => LogFormat::Text,
+            Some((variable, value)) => {
+                return Err(ConfigError {
+                    variable,
+                    value,
+                    expected: "`JSON` or `Text`".into(),
+                });
+            }
+        };
+        let lambda_level = variable(LOG_LEVEL).map(lambda_log_level).transpose()?;
+        let filter = match (lambda_level, variable(RUST_LOG)) {
+            (Some(level), _) => level.to_string(),
+            (None, Some((variable, value))) => match EnvFilter::builder().parse(&value) {
+                Ok(_) => value,
+                Err(error) => {
+                    return Err(ConfigError {
+                        variable,
+                        value,
+                        expected: format!(
+                            "a tracing filter such as `info` or `warn,my_crate=debug` ({error})"
+                        ),
+                    });
+                }
+            },
+            (None, None) => LevelFilter::INFO.to_string(),
+        };
+
+        Ok(Settings {
+            engine: EngineConfig {
+                retry: RetryPolicy {
+                    max_attempts,
+                    base_delay,
+                    max_delay,
+                },
+                deadline_margin,
+                first_record_failure,
+                telemetry_reserve: Duration::ZERO,
+                log_keys,
+                max_in_flight,
+            },
+            metrics,
+            traces,
+            log: LogSettings {
+                format,
+                filter,
+                lambda_level,
+            },
+        })
+    }
+}
+
+/// The variables Lambda sets for a custom runtime and `lambda_runtime` requires (it panics without
+/// them). Checked before the runtime loop starts, so a hand-started binary gets a clear message.
+pub const RUNTIME_VARIABLES: &[&str] = &[
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Checks that the Lambda runtime variables are present and usable; the error says which are not.
+pub fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    let missing: Vec<&str> = RUNTIME_VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| lookup(name).is_none_or(|value| value.trim().is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} not set; Lambda sets {} for a custom runtime",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let memory = lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default();
+    if memory.trim().parse::<i32>().is_err() {
+        return Err(format!(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory:?} is not valid: the function's memory in MB"
+        ));
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Combinations that work but lose something, to be logged at start-up.
+    pub fn start_up_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.metrics.enabled
+            && self.log.format == LogFormat::Json
+            && self
+                .log
+                .lambda_level
+                .is_some_and(|level| level < LevelFilter::INFO)
+        {
+            warnings.push(format!(
+                "{LOG_LEVEL} is above INFO: Lambda drops JSON lines without a level below it, and EMF metric \
+                 documents have none, so CloudWatch will not receive this function's metrics; set the \
+                 application log level to INFO or lower"
+            ));
+        }
+        warnings
+    }
+}
+
+/// The value of a variable that `rule` accepts; the rule's complaint becomes the error.
+fn checked(
+    found: Option<(&'static str, String)>,
+    rule: fn(&str) -> Result<(), String>,
+) -> Result<Option<String>, ConfigError> {
+    match found {
+        None => Ok(None),
+        Some((variable, value)) => match rule(&value) {
+            Ok(()) => Ok(Some(value)),
+            Err(expected) => Err(ConfigError {
+                variable,
+                value,
+                expected,
+            }),
+        },
+    }
+}
+
+fn boolean(found: Option<(&'static str, String)>) -> Result<Option<bool>, ConfigError> {
+    match found {
+        None => Ok(None),
+        Some((_, value)) if value.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some((_, value)) if value.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some((variable, value)) => Err(ConfigError {
+            variable,
+            value,
+            expected: "`true` or `false`".into(),
+        }),
+    }
+}
+
+fn whole_number((variable, value): (&'static str, String), min: u64, max: u64) -> Result<u64, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(number) if (min..=max).contains(&number) => Ok(number),
+        _ => Err(ConfigError {
+            variable,
+            value,
+            expected: format!("a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+/// Lambda's level names; FATAL has no `tracing` level of its own and maps to ERROR.
+fn lambda_log_level((variable, value): (&'static str, String)) -> Result<LevelFilter, ConfigError> {
+    match value.to_ascii_uppercase().as_str() {
+        "TRACE" => Ok(LevelFilter::TRACE),
+        "DEBUG" => Ok(LevelFilter::DEBUG),
+        "INFO" => Ok(LevelFilter::INFO),
+        "WARN" => Ok(LevelFilter::WARN),
+        "ERROR" | "FATAL" => Ok(LevelFilter::ERROR),
+        _ => Err(ConfigError {
+            variable,
+            value,
+            expected: "TRACE, DEBUG, INFO, WARN, ERROR or FATAL".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let defaults = settings(&[]).unwrap();
+        assert_eq!(defaults.engine, EngineConfig::default());
+        assert_eq!(defaults.metrics, MetricsConfig::default());
+        assert_eq!(
+            defaults.log,
+            LogSettings {
+                format: LogFormat::Text,
+                filter: "info".into(),
+                lambda_level: None,
+            }
+        );
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let read = settings(&[
+            (MAX_ATTEMPTS, "5"),
+            (RETRY_BASE_DELAY_MS, "10"),
+            (RETRY_MAX_DELAY_MS, "80"),
+            (DEADLINE_MARGIN_MS, "1500"),
+            (FIRST_RECORD_FAILURE, "report"),
+            (LOG_KEYS, "true"),
+            (MAX_IN_FLIGHT, "8"),
+            (LOG_FORMAT, "JSON"),
+            (LOG_LEVEL, "fatal"),
+            (RUST_LOG, "debug"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read.engine,
+            EngineConfig {
+                retry: RetryPolicy {
+                    max_attempts: 5,
+                    base_delay: Duration::from_millis(10),
+                    max_delay: Duration::from_millis(80),
+                },
+                deadline_margin: DeadlineMargin::Fixed(Duration::from_millis(1500)),
+                first_record_failure: FirstRecordFailurePolicy::ReportItemFailure,
+                telemetry_reserve: Duration::ZERO,
+                log_keys: true,
+                max_in_flight: 8,
+            }
+        );
+        assert_eq!(read.log.format, LogFormat::Json);
+        assert_eq!(
+            read.log.filter, "error",
+            "AWS_LAMBDA_LOG_LEVEL wins over RUST_LOG"
+        );
+        assert_eq!(
+            settings(&[(RUST_LOG, "warn,ddb_stream_processor=debug")])
+                .unwrap()
+                .log
+                .filter,
+            "warn,ddb_stream_processor=debug"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_and_what_is_expected() {
+        let cases = [
+            (MAX_ATTEMPTS, "0", "a whole number from 1 to 20"),
+            (MAX_ATTEMPTS, "three", "a whole number from 1 to 20"),
+            (RETRY_BASE_DELAY_MS, "-1", "a whole number from 1 to 60000"),
+            (
+                DEADLINE_MARGIN_MS,
+                "5",
+                "`auto` or a whole number from 10 to 900000",
+            ),
+            (FIRST_RECORD_FAILURE, "ignore", "`error` or `report`"),
+            (LOG_FORMAT, "yaml", "`JSON` or `Text`"),
+            (
+                METRICS_NAMESPACE,
+                "AWS/Lambda",
+                "namespaces starting with AWS/ are reserved for AWS services",
+            ),
+            (
+                METRICS_NAMESPACE,
+                "my namespace",
+                "a namespace has only letters, digits and . _ # : / -",
+            ),
+            (METRICS_DISABLED, "yes", "`true` or `false`"),
+            (METRICS_HIGH_RESOLUTION, "1", "`true` or `false`"),
+            (METRICS_MAX_SAMPLES, "0", "a whole number from 1 to 10000"),
+            (MAX_IN_FLIGHT, "0", "a whole number from 1 to 1000"),
+            (LOG_LEVEL, "verbose", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
+        ];
+        for (variable, value, expected) in cases {
+            let error = settings(&[(variable, value)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{variable}={value:?} is not valid: {expected}")
+            );
+        }
+        let error = settings(&[(RUST_LOG, "info,[")]).unwrap_err();
+        assert_eq!(error.variable, RUST_LOG);
+    }
+
+    #[test]
+    fn metrics_settings_follow_the_powertools_variables() {
+        let read = settings(&[
+            (METRICS_NAMESPACE, "Team/Orders"),
+            (FUNCTION_NAME, "orders-stream"),
+            (METRICS_HIGH_RESOLUTION, "TRUE"),
+            (METRICS_MAX_SAMPLES, "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read.metrics,
+            MetricsConfig {
+                enabled: true,
+                namespace: "Team/Orders".into(),
+                service: "orders-stream".into(),
+                high_resolution: true,
+                max_samples: 500,
+            },
+            "the service defaults to the function name"
+        );
+        let named = settings(&[(FUNCTION_NAME, "orders-stream"), (SERVICE_NAME, "orders")]).unwrap();
+        assert_eq!(named.metrics.service, "orders", "POWERTOOLS_SERVICE_NAME wins");
+        assert!(!settings(&[(METRICS_DISABLED, "true")]).unwrap().metrics.enabled);
+        let error = settings(&[(SERVICE_NAME, &"s".repeat(1025))]).unwrap_err();
+        assert_eq!(error.variable, SERVICE_NAME);
+    }
+
+    #[test]
+    fn warns_when_lambda_would_drop_the_metric_documents() {
+        let quiet_json = settings(&[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "WARN")]).unwrap();
+        assert_eq!(quiet_json.start_up_warnings().len(), 1);
+        assert!(quiet_json.start_up_warnings()[0].contains("EMF metric documents have none"));
+        for fine in [
+            settings(&[(LOG_FORMAT, "JSON"), (LOG_LEVEL, "INFO")]),
+            settings(&[(LOG_FORMAT, "Text"), (LOG_LEVEL, "ERROR")]),
+            settings(&[
+                (LOG_FORMAT, "JSON"),
+                (LOG_LEVEL, "ERROR"),
+                (METRICS_DISABLED, "true"),
+            ]),
+        ] {
+            assert!(fine.unwrap().start_up_warnings().is_empty());
+        }
+    }
+
+    #[test]
+    fn the_max_delay_may_not_be_below_the_base_delay() {
+        let error = settings(&[(RETRY_BASE_DELAY_MS, "500"), (RETRY_MAX_DELAY_MS, "100")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PROCESSOR_RETRY_MAX_DELAY_MS=\"100\" is not valid: a whole number from 500 to 60000"
+        );
+        let raised = settings(&[(RETRY_BASE_DELAY_MS, "5000")]).unwrap();
+        assert_eq!(
+            raised.engine.retry.max_delay,
+            Duration::from_secs(5),
+            "the default cap follows a larger base"
+        );
+    }
+
+    #[test]
+    fn the_runtime_environment_check_names_what_is_missing() {
+        let complete = |name: &str| {
+            Some(match name {
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => "256".to_owned(),
+                other => format!("value of {other}"),
+            })
+        };
+        assert_eq!(check_runtime_environment(complete), Ok(()));
+
+        let without_name_and_version = |name: &str| match name {
+            "AWS_LAMBDA_FUNCTION_NAME" | "AWS_LAMBDA_FUNCTION_VERSION" => None,
+            other => complete(other),
+        };
+        assert_eq!(
+            check_runtime_environment(without_name_and_version),
+            Err(
+                "AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set; Lambda sets them for a \
+                 custom runtime"
+                    .to_owned()
+            )
+        );
+
+        let bad_memory = |name: &str| match name {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("lots".to_owned()),
+            other => complete(other),
+        };
+        assert!(
+            check_runtime_environment(bad_memory)
+                .unwrap_err()
+                .starts_with("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=\"lots\"")
+        );
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_readme() {
+        let readme = include_str!("../../../../README.md");
+        for setting in SETTINGS {
+            let row = format!("| `{}` | {} |", setting.name, setting.default);
+            assert!(
+                readme.contains(&row),
+                "README.md has no configuration row starting with {row}"
+            );
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Log output: the `tracing` subscriber the binary installs, Lambda's JSON log format, and the panic
+//! hook.
+//!
+//! The library only emits `tracing` events and spans; this module decides where they go. Logs are
+//! written to **stderr**, so that stdout stays reserved for machine-readable output (the EMF metric
+//! documents under Lambda, the response line locally). Lambda ships both streams to CloudWatch Logs.
+//!
+//! With `AWS_LAMBDA_LOG_FORMAT=JSON` every line is one object in the shape Lambda's JSON log format
+//! expects of a custom runtime:
+//!
+//! ```json
+//! {"timestamp":"2026-11-01T09:00:00.000000Z","level":"WARN","message":"record failed …",
+//!  "requestId":"…","xrayTraceId":"Root=1-…","eventId":"…","sequenceNumber":"…","operation":"INSERT",
+//!  "table":"Orders","attempt":1,"target":"ddb_stream_processor::engine"}
+//! ```
+//!
+//! The fields of the enclosing spans (the invocation's `requestId` and `xrayTraceId`, the record's
+//! `eventId`, `sequenceNumber`, `operation`, `table`, `attempt`) are lifted to the top level, so
+//! Logs Insights can filter on them directly. Span fields with a dot in their name (`otel.name`,
+//! `otel.kind`) configure the trace export and are left out of logs.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::SecondsFormat;
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::clock::{SystemClock, WallClock};
+use crate::engine::panic_message;
+use crate::telemetry::traces::Traces;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line (Lambda's JSON log format).
+    Json,
+    /// Human-readable lines.
+    #[default]
+    Text,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// JSON or text.
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, already validated.
+    pub filter: String,
+    /// Lambda's application log level, when set: Lambda itself drops JSON lines below it.
+    pub lambda_level: Option<LevelFilter>,
+}
+
+/// Formats events as Lambda JSON log objects, one per line.
+#[derive(Debug, Clone)]
+pub struct LambdaJsonFormat {
+    clock: Arc<dyn WallClock>,
+}
+
+impl LambdaJsonFormat {
+    /// A formatter that stamps lines with `clock`.
+    pub fn new(clock: Arc<dyn WallClock>) -> Self {
+        Self { clock }
+    }
+}
+
+impl<S> FormatEvent<S, JsonFields> for LambdaJsonFormat
+where
+    S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+{
+    fn format_event(
+        &self,
+        context: &FmtContext<'_, S, JsonFields>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let metadata = event.metadata();
+        let mut line = Map::new();
+        line.insert(
+            "timestamp".into(),
+            Value::String(self.clock.now().to_rfc3339_opts(SecondsFormat::Micros, true)),
+        );
+        line.insert(
+            "level".into(),
+            Value::String(metadata.level().as_str().to_owned()),
+        );
+        if let Some(scope) = context.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(fields) = extensions.get::<FormattedFields<JsonFields>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) {
+                    for (name, value) in fields {
+                        if !name.contains('.') {
+                            line.insert(name, value);
+                        }
+                    }
+                }
+            }
+        }
+        event.record(&mut JsonVisitor(&mut line));
+        line.entry("message")
+            .or_insert_with(|| Value::String(String::new()));
+        line.insert("target".into(), Value::String(metadata.target().to_owned()));
+        writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+/// Puts an event's fields into the line; the `message` field under `message`.
+struct JsonVisitor<'a>(&'a mut Map<String, Value>);
+
+impl Visit for JsonVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0
+            .insert(field.name().to_owned(), Value::String(value.to_owned()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), Value::Bool(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+    }
+}
+
+/// A log writer that keeps everything in memory, for tests (of the template or of your processor).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+
+impl MemoryWriter {
+    /// Everything written so far, as text.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl std::io::Write for MemoryWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'writer> MakeWriter<'writer> for MemoryWriter {
+    type Writer = MemoryWriter;
+
+    fn make_writer(&'writer self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Where log lines go and how they are stamped.
+pub struct LogOutput<W> {
+    /// The writer (stderr in production, a buffer in tests).
+    pub writer: W,
+    /// The clock of the JSON `timestamp`.
+    pub clock: Arc<dyn WallClock>,
+    /// Colours in text mode.
+    pub ansi: bool,
+}
+
+/// A subscriber that writes logs in the configured format and level, and exports spans through
+/// `traces` when tracing is on. Logs and traces are filtered separately: a WARN log level does not
+/// switch off the INFO spans a trace is made of.
+pub fn subscriber<W>(
+    settings: &LogSettings,
+    output: LogOutput<W>,
+    traces: Option<&Traces>,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    // The filter was validated when the settings were read.
+    let filter = EnvFilter::builder().parse_lossy(&settings.filter);
+    let logs: Box<dyn Layer<Registry> + Send + Sync> = match settings.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(LambdaJsonFormat::new(output.clock))
+            .with_writer(output.writer)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(output.ansi)
+            .with_writer(output.writer)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let mut layers = vec![logs];
+    layers.extend(traces.map(Traces::layer));
+    Box::new(Registry::default().with(layers))
+}
+
+/// Installs the subscriber for the process (stderr) and routes panic reports through it.
+pub fn init(settings: &LogSettings, traces: Option<&Traces>) {
+    let output = LogOutput {
+        writer: std::io::stderr,
+        clock: Arc::new(SystemClock),
+        ansi: std::io::stderr().is_terminal() && settings.format == LogFormat::Text,
+    };
+    if tracing::subscriber::set_global_default(subscriber(settings, output, traces)).is_ok() {
+        install_panic_hook();
+    }
+}
+
+/// Reports panics as ERROR events, so they carry the current record's span and the log format.
+/// The engine catches processor panics; this hook adds where the panic happened.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|location| location.to_string())
+            .unwrap_or_else(|| "an unknown location".to_owned());
+        tracing::error!(
+            panic.location = %location,
+            "panic at {location}: {}",
+            panic_message(info.payload())
+        );
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use tracing::{info_span, warn};
+
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn lines(settings: &LogSettings, emit: impl FnOnce()) -> Vec<String> {
+        let captured = MemoryWriter::default();
+        let output = LogOutput {
+            writer: captured.clone(),
+            clock: Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap())),
+            ansi: false,
+        };
+        tracing::subscriber::with_default(subscriber(settings, output, None), emit);
+        captured.contents().lines().map(str::to_owned).collect()
+    }
+
+    fn json(filter: &str) -> LogSettings {
+        LogSettings {
+            format: LogFormat::Json,
+            filter: filter.into(),
+            lambda_level: None,
+        }
+    }
+
+    #[test]
+    fn json_lines_fit_lambdas_format_with_span_fields_at_the_top_level() {
+        let lines = lines(&json("info"), || {
+            let invocation = info_span!(
+                "invocation",
+                otel.kind = "server",
+                requestId = "req-1",
+                xrayTraceId = "Root=1-abc"
+            );
+            let _invocation = invocation.enter();
+            let record = info_span!(
+                "record",
+                eventId = "e-1",
+                sequenceNumber = "111",
+                operation = "INSERT"
+            );
+            let _record = record.enter();
+            warn!(handed_back = 2, "record failed");
+        });
+        assert_eq!(lines.len(), 1);
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "timestamp": "2026-11-01T09:00:00.000000Z",
+                "level": "WARN",
+                "message": "record failed",
+                "requestId": "req-1",
+                "xrayTraceId": "Root=1-abc",
+                "eventId": "e-1",
+                "sequenceNumber": "111",
+                "operation": "INSERT",
+                "handed_back": 2,
+                "target": "ddb_stream_processor::telemetry::logs::tests",
+            }),
+            "no otel.* field, no nesting"
+        );
+    }
+
+    #[test]
+    fn the_level_filter_applies_to_logs() {
+        let lines = lines(&json("warn"), || {
+            tracing::info!("quiet");
+            tracing::warn!("loud");
+        });
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("\"loud\""));
+    }
+
+    #[test]
+    fn text_lines_are_plain_text() {
+        let settings = LogSettings {
+            format: LogFormat::Text,
+            filter: "info".into(),
+            lambda_level: None,
+        };
+        let lines = lines(&settings, || tracing::info!(answer = 42, "hello"));
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("INFO") && lines[0].contains("hello") && lines[0].contains("answer=42"));
+        assert!(serde_json::from_str::<Value>(&lines[0]).is_err());
+    }
+}

@@ -1,0 +1,378 @@
+//! Traces: the `tracing` spans of each invocation, exported as OpenTelemetry spans over OTLP/HTTP,
+//! flushed before the runtime asks for the next event.
+//!
+//! # When it is on
+//! Only when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (the
+//! OpenTelemetry and ADOT Lambda layers run a collector on `localhost:4318`). Otherwise no exporter
+//! is built and nothing tries to connect.
+//!
+//! # What is exported
+//! The handler's `invocation` span becomes a SERVER span named after the function, with the FaaS
+//! conventions for a datasource trigger (`faas.trigger`, `faas.invocation_id`, `faas.coldstart`,
+//! `cloud.account.id`, `aws.lambda.invoked_arn`, `faas.document.collection`,
+//! `messaging.batch.message_count`), and the checkpoint as `aws.dynamodb.stream.checkpoint`. Each
+//! `record` span is its child with `faas.document.operation` (insert / edit / delete), the table, the
+//! sequence number and event id; a record that failed has error status and its reason. The
+//! convention attributes are set through [`OpenTelemetrySpanExt`] by the [`Traces`] pipeline (the
+//! engine's [`RecordObserver`] for record spans, the handler for the invocation span), so they cost
+//! nothing when traces are off and never clutter the logs.
+//!
+//! The exporter is behind the crate feature `otlp` (the template's binary turns it on); without it
+//! an OTLP endpoint in the environment is a start-up error that says so.
+//!
+//! # Flushing
+//! Lambda freezes the sandbox once the runtime polls `/next`: spans still buffered then are exported
+//! late or never. The handler closes the invocation span and calls [`Traces::flush`] before it
+//! returns, so every span of an invocation is exported before the response is even posted. The
+//! flush runs on a blocking thread and is bounded by `PROCESSOR_TRACE_FLUSH_TIMEOUT_MS`, which is
+//! also the exporter's HTTP timeout: a dead or hanging collector costs at most that per invocation
+//! and never fails the batch.
+//!
+//! # Not losing spans
+//! A batch has at most 10,000 records, one span each, plus the invocation span. The batch
+//! processor's queue is sized to [`DEFAULT_MAX_QUEUE_SIZE`] (the SDK default of 2,048 would drop the
+//! rest silently) unless `OTEL_BSP_MAX_QUEUE_SIZE` says otherwise.
+//!
+//! # X-Ray
+//! With `OTEL_PROPAGATORS` naming `xray-lambda` (or `xray`), the invocation's `Lambda-Runtime-Trace-Id`
+//! (from the context, never the `_X_AMZN_TRACE_ID` variable, which is unset under concurrent
+//! invocations) becomes the parent of the invocation span, and trace ids are generated in X-Ray's
+//! format. The trace header is always in the logs as `xrayTraceId`.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use chrono::{DateTime, SecondsFormat, Utc};
+use opentelemetry::Context;
+#[cfg(feature = "otlp")]
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Status, TraceContextExt, TracerProvider as _};
+#[cfg(feature = "otlp")]
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+#[cfg(feature = "otlp")]
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(feature = "otlp")]
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::engine::{RecordObserver, StopReason};
+use crate::record::{Operation, table_name_of};
+
+/// The default flush budget per invocation.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+/// The batch processor's queue: a full batch of 10,000 record spans and its invocation span, with room
+/// for a batch whose flush has not finished yet.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 16_384;
+/// The instrumentation scope of the spans.
+const SCOPE: &str = "ddb-stream-processor";
+
+/// How traces are configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceSettings {
+    /// The OTLP endpoint variable that turned tracing on, when one is set.
+    pub endpoint: Option<String>,
+    /// The flush budget per invocation, also the exporter's HTTP timeout.
+    pub flush_timeout: Duration,
+    /// `OTEL_PROPAGATORS` names `xray-lambda` or `xray`.
+    pub xray_propagation: bool,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE` is set: the SDK reads it and the template leaves the queue alone.
+    pub queue_size_from_environment: bool,
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            xray_propagation: false,
+            queue_size_from_environment: false,
+        }
+    }
+}
+
+/// What the resource says about the function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionIdentity {
+    /// `service.name`: the same service name as the metrics.
+    pub service_name: String,
+    /// `faas.name`.
+    pub function_name: Option<String>,
+    /// `faas.version`.
+    pub function_version: Option<String>,
+    /// `cloud.region`.
+    pub region: Option<String>,
+    /// `faas.max_memory`, in MB as Lambda gives it.
+    pub memory_mb: Option<i64>,
+    /// `faas.instance`: the log stream, unique per execution environment.
+    pub log_stream: Option<String>,
+}
+
+/// The trace pipeline: the SDK provider with its OTLP exporter, and the flush budget.
+#[derive(Debug, Clone)]
+pub struct Traces {
+    provider: SdkTracerProvider,
+    flush_timeout: Duration,
+    xray_propagation: bool,
+}
+
+/// Tracing was asked for but cannot start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the OTLP trace exporter: {0}")]
+pub struct TraceSetupError(String);
+
+/// How a flush ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlushOutcome {
+    /// Every span ended so far was handed to the exporter and the export returned.
+    Completed,
+    /// The exporter reported an error (the collector is down or refused the spans).
+    Failed(String),
+    /// The budget ran out; the export goes on in the background.
+    TimedOut,
+}
+
+impl Traces {
+    /// Builds the OTLP/HTTP exporter and the provider, when `settings` has an endpoint.
+    pub fn start(
+        settings: &TraceSettings,
+        identity: &FunctionIdentity,
+    ) -> Result<Option<Self>, TraceSetupError> {
+        if settings.endpoint.is_none() {
+            return Ok(None);
+        }
+        Self::export_over_otlp(settings, identity).map(Some)
+    }
+
+    #[cfg(not(feature = "otlp"))]
+    fn export_over_otlp(
+        _settings: &TraceSettings,
+        _identity: &FunctionIdentity,
+    ) -> Result<Self, TraceSetupError> {
+        Err(TraceSetupError(
+            "an OTLP endpoint is set, but this function was built without the `otlp` feature of \
+             ddb-stream-processor; turn it on in Cargo.toml or unset OTEL_EXPORTER_OTLP_ENDPOINT"
+                .to_owned(),
+        ))
+    }
+
+    #[cfg(feature = "otlp")]
+    fn export_over_otlp(
+        settings: &TraceSettings,
+        identity: &FunctionIdentity,
+    ) -> Result<Self, TraceSetupError> {
+        // The endpoint, headers and protocol details come from the standard OTEL_EXPORTER_OTLP_*
+        // variables; the timeout is the flush budget, so a hanging collector cannot hold a flush.
+        let exporter = SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_timeout(settings.flush_timeout)
+            .build()
+            .map_err(|error| TraceSetupError(error.to_string()))?;
+        let mut batch = BatchConfigBuilder::default();
+        if !settings.queue_size_from_environment {
+            batch = batch.with_max_queue_size(DEFAULT_MAX_QUEUE_SIZE);
+        }
+        let processor = BatchSpanProcessor::builder(exporter)
+            .with_batch_config(batch.build())
+            .build();
+        let mut builder = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_resource(resource(identity));
+        if settings.xray_propagation {
+            builder = builder.with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default());
+        }
+        Ok(Self::with_provider(
+            builder.build(),
+            settings.flush_timeout,
+            settings.xray_propagation,
+        ))
+    }
+
+    /// A pipeline around an existing provider (tests use one with an in-memory exporter).
+    pub fn with_provider(
+        provider: SdkTracerProvider,
+        flush_timeout: Duration,
+        xray_propagation: bool,
+    ) -> Self {
+        Self {
+            provider,
+            flush_timeout,
+            xray_propagation,
+        }
+    }
+
+    /// The `tracing` layer that turns INFO spans into OpenTelemetry spans.
+    pub fn layer(&self) -> Box<dyn Layer<Registry> + Send + Sync> {
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer(SCOPE))
+            .with_filter(LevelFilter::INFO)
+            .boxed()
+    }
+
+    /// Whether the X-Ray trace header becomes the parent of the invocation span.
+    pub fn xray_propagation(&self) -> bool {
+        self.xray_propagation
+    }
+
+    /// Exports every ended span, waiting at most the flush budget.
+    pub async fn flush(&self) -> FlushOutcome {
+        let provider = self.provider.clone();
+        let flushing = tokio::task::spawn_blocking(move || provider.force_flush());
+        match tokio::time::timeout(self.flush_timeout, flushing).await {
+            Ok(Ok(Ok(()))) => FlushOutcome::Completed,
+            Ok(Ok(Err(error))) => FlushOutcome::Failed(error.to_string()),
+            Ok(Err(join_error)) => FlushOutcome::Failed(join_error.to_string()),
+            Err(_elapsed) => FlushOutcome::TimedOut,
+        }
+    }
+
+    /// Flushes and stops the exporter (on SIGTERM, or at the end of a local run), within the budget.
+    pub fn shutdown(&self) {
+        if let Err(error) = self.provider.shutdown_with_timeout(self.flush_timeout) {
+            tracing::warn!("the trace exporter did not shut down cleanly: {error}");
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn resource(identity: &FunctionIdentity) -> Resource {
+    let mut attributes = vec![
+        KeyValue::new("cloud.provider", "aws"),
+        KeyValue::new("cloud.platform", "aws_lambda"),
+    ];
+    let mut optional = |key: &'static str, value: &Option<String>| {
+        if let Some(value) = value {
+            attributes.push(KeyValue::new(key, value.clone()));
+        }
+    };
+    optional("faas.name", &identity.function_name);
+    optional("faas.version", &identity.function_version);
+    optional("cloud.region", &identity.region);
+    optional("faas.instance", &identity.log_stream);
+    if let Some(memory_mb) = identity.memory_mb {
+        attributes.push(KeyValue::new("faas.max_memory", memory_mb * 1024 * 1024));
+    }
+    let mut builder = Resource::builder().with_attributes(attributes);
+    // OTEL_SERVICE_NAME, read by the SDK's default detectors, wins over the template's name.
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        builder = builder.with_service_name(identity.service_name.clone());
+    }
+    builder.build()
+}
+
+/// The parent context for an invocation with this X-Ray trace header, if it parses.
+pub fn xray_parent(trace_header: &str) -> Option<Context> {
+    let span_context = opentelemetry_aws::trace::xray_propagator::span_context_from_str(trace_header)?;
+    Some(Context::new().with_remote_span_context(span_context))
+}
+
+/// What the invocation span says about the invocation, beyond its fields.
+#[derive(Debug, Clone, Copy)]
+pub struct InvocationAttributes<'a> {
+    pub request_id: &'a str,
+    pub invoked_function_arn: &'a str,
+    pub cold_start: bool,
+}
+
+impl Traces {
+    /// Sets the FaaS convention attributes of a new invocation span.
+    pub fn annotate_invocation(&self, span: &Span, attributes: InvocationAttributes<'_>) {
+        span.set_attribute("faas.trigger", "datasource");
+        span.set_attribute("faas.invocation_id", attributes.request_id.to_owned());
+        span.set_attribute("faas.coldstart", attributes.cold_start);
+        span.set_attribute(
+            "aws.lambda.invoked_arn",
+            attributes.invoked_function_arn.to_owned(),
+        );
+        // arn:aws:lambda:<region>:<account>:function:<name>[:<alias>]
+        if let Some(account) = attributes
+            .invoked_function_arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+        {
+            span.set_attribute("cloud.account.id", account.to_owned());
+        }
+    }
+
+    /// Sets what is known once the batch is parsed.
+    pub fn annotate_batch(&self, span: &Span, records: &[EventRecord]) {
+        span.set_attribute("messaging.batch.message_count", records.len() as i64);
+        if let Some(table) = records.first().and_then(table_name_of) {
+            span.set_attribute("faas.document.collection", table.to_owned());
+        }
+    }
+
+    /// Records how the invocation ended: the checkpoint, or the error that fails it.
+    pub fn finish_invocation(
+        &self,
+        span: &Span,
+        checkpoint: Option<&str>,
+        error: Option<(&'static str, String)>,
+    ) {
+        if let Some(sequence_number) = checkpoint {
+            span.set_attribute("aws.dynamodb.stream.checkpoint", sequence_number.to_owned());
+        }
+        if let Some((error_type, message)) = error {
+            span.set_attribute("error.type", error_type);
+            span.set_status(Status::error(message));
+        }
+    }
+}
+
+/// Sets the document attributes of a record span.
+fn annotate_record(span: &Span, record: &EventRecord) {
+    let operation = match Operation::from_event_name(&record.event_name) {
+        Some(Operation::Insert) => "insert",
+        Some(Operation::Modify) => "edit",
+        Some(Operation::Remove) => "delete",
+        None => "unknown",
+    };
+    span.set_attribute("faas.document.operation", operation);
+    if let Some(table) = table_name_of(record) {
+        span.set_attribute("faas.document.collection", table.to_owned());
+    }
+    let created = record.change.approximate_creation_date_time;
+    if created != DateTime::<Utc>::UNIX_EPOCH {
+        span.set_attribute(
+            "faas.document.time",
+            created.to_rfc3339_opts(SecondsFormat::Millis, true),
+        );
+    }
+    if let Some(sequence_number) = &record.change.sequence_number {
+        span.set_attribute("aws.dynamodb.stream.sequence_number", sequence_number.clone());
+    }
+    span.set_attribute("aws.dynamodb.stream.event_id", record.event_id.clone());
+}
+
+/// Marks a record span as failed, with the reason.
+fn record_failed(span: &Span, reason: &StopReason) {
+    let error_type = match reason {
+        StopReason::Failed { kind, .. } => kind.as_str(),
+        StopReason::Invalid { .. } => "invalid_record",
+        StopReason::Panicked { .. } => "panic",
+        StopReason::DeadlineReached { .. } => "deadline",
+    };
+    span.set_attribute("error.type", error_type);
+    span.set_status(Status::error(reason.to_string()));
+}
+
+/// Record spans are exported: the engine opens them at INFO, and each gets the document attributes
+/// and, when the record was not completed, error status with the reason.
+impl RecordObserver for Traces {
+    fn wants_record_spans(&self) -> bool {
+        true
+    }
+
+    fn record_started(&self, span: &Span, record: &EventRecord) {
+        annotate_record(span, record);
+    }
+
+    fn record_not_completed(&self, span: &Span, reason: &StopReason) {
+        record_failed(span, reason);
+    }
+}

@@ -1,0 +1,154 @@
+//! A processor whose behaviour per record is scripted by the test, and which records every call.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::processor::{FailureKind, RecordError, RecordProcessor};
+use crate::record::ChangeRecord;
+
+/// What the processor does with one record.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Fails with `kind` on the first `times` attempts, then succeeds.
+    FailTimes { kind: FailureKind, times: u32 },
+    /// Fails with `kind` on every attempt.
+    AlwaysFail(FailureKind),
+    /// Panics with this message.
+    Panic(&'static str),
+    /// Takes this long (on tokio's clock), then succeeds.
+    Sleep(Duration),
+}
+
+/// Succeeds on every record not in its script; records each call as (event id, attempt of that record).
+#[derive(Debug, Default)]
+pub struct ScriptedProcessor {
+    script: HashMap<String, Behaviour>,
+    default_delay: Option<Duration>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl ScriptedProcessor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Scripts the behaviour for the record with this event id.
+    pub fn on(mut self, event_id: impl Into<String>, behaviour: Behaviour) -> Self {
+        self.script.insert(event_id.into(), behaviour);
+        self
+    }
+
+    /// Every record not in the script takes this long.
+    pub fn taking(mut self, delay: Duration) -> Self {
+        self.default_delay = Some(delay);
+        self
+    }
+
+    /// The event ids of every call, in call order (a retried record appears once per attempt).
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn attempts_so_far(&self, event_id: &str) -> u32 {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|call| *call == event_id)
+            .count() as u32
+    }
+}
+
+impl RecordProcessor for ScriptedProcessor {
+    async fn process(&self, record: &ChangeRecord) -> Result<(), RecordError> {
+        self.calls.lock().unwrap().push(record.event_id.clone());
+        let attempt = self.attempts_so_far(&record.event_id);
+        match self.script.get(&record.event_id) {
+            None => {
+                if let Some(delay) = self.default_delay {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(())
+            }
+            Some(Behaviour::FailTimes { kind, times }) if attempt <= *times => Err(RecordError::new(
+                *kind,
+                format!("scripted failure on attempt {attempt}"),
+            )),
+            Some(Behaviour::FailTimes { .. }) => Ok(()),
+            Some(Behaviour::AlwaysFail(kind)) => Err(RecordError::new(*kind, "scripted failure")),
+            Some(Behaviour::Panic(message)) => panic!("{message}"),
+            Some(Behaviour::Sleep(delay)) => {
+                tokio::time::sleep(*delay).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The attribute of an image that scripts [`ImageScriptedProcessor`].
+pub const SCRIPT_ATTRIBUTE: &str = "script";
+
+/// A processor scripted by the records themselves, for whole-process tests where the test cannot
+/// reach the processor: the string attribute `script` of the new image (the old image for a REMOVE)
+/// says what to do with the record.
+///
+/// | `script` | behaviour |
+/// |---|---|
+/// | (absent) | succeeds |
+/// | `fail-permanent` | fails permanently, every attempt |
+/// | `fail-transient` | fails transiently, every attempt |
+/// | `fail-transient-once` | fails transiently on its first attempt in this process, then succeeds |
+/// | `panic` | panics |
+/// | `sleep-ms:N` | takes N milliseconds, then succeeds |
+///
+/// Anything else fails permanently with a message naming the unknown script.
+#[derive(Debug, Default)]
+pub struct ImageScriptedProcessor {
+    attempted: Mutex<std::collections::HashSet<String>>,
+}
+
+impl ImageScriptedProcessor {
+    /// A processor with no record attempted yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn script_of(record: &ChangeRecord) -> Option<String> {
+    let image = record.new_image.as_ref().or(record.old_image.as_ref())?;
+    match image.get(SCRIPT_ATTRIBUTE)? {
+        serde_dynamo::AttributeValue::S(script) => Some(script.clone()),
+        _ => Some("<not a string>".to_owned()),
+    }
+}
+
+impl RecordProcessor for ImageScriptedProcessor {
+    async fn process(&self, record: &ChangeRecord) -> Result<(), RecordError> {
+        let Some(script) = script_of(record) else {
+            return Ok(());
+        };
+        match script.as_str() {
+            "fail-permanent" => Err(RecordError::permanent("scripted permanent failure")),
+            "fail-transient" => Err(RecordError::transient("scripted transient failure")),
+            "fail-transient-once" => {
+                let first = self.attempted.lock().unwrap().insert(record.event_id.clone());
+                if first {
+                    Err(RecordError::transient(
+                        "scripted transient failure, first attempt",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            "panic" => panic!("scripted panic"),
+            other => match other.strip_prefix("sleep-ms:").map(str::parse::<u64>) {
+                Some(Ok(millis)) => {
+                    tokio::time::sleep(Duration::from_millis(millis)).await;
+                    Ok(())
+                }
+                _ => Err(RecordError::permanent(format!("unknown script {other:?}"))),
+            },
+        }
+    }
+}

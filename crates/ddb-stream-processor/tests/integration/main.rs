@@ -1,0 +1,20 @@
+//! The integration tests: one test binary (one link step) with shared helpers in `support/`.
+//!
+//! - `bad_input`: every kind of bad input, table-driven and generated, through the handler and the binary.
+//! - `engine`: the batch engine's contract, record by record, under tokio's paused clock.
+//! - `local_invoke`: the real binary run with `--event` on every file in `events/`.
+//! - `metrics`: EMF documents: limits, numbers, one flush per invocation, golden files.
+//! - `simulator`: the event source mapping simulated over generated cases; the properties and their teeth.
+//! - `traces`: the spans of an invocation, through the SDK's in-memory exporter.
+//! - `lambda_runtime`: the real binary serving a Runtime API emulated in the test.
+//! - `end_to_end`: the binary with traces on, an emulated Runtime API and an OTLP/HTTP receiver.
+
+mod bad_input;
+mod end_to_end;
+mod engine;
+mod lambda_runtime;
+mod local_invoke;
+mod metrics;
+mod simulator;
+mod support;
+mod traces;

@@ -1,0 +1,375 @@
+//! Traces, in process: the spans an invocation produces, checked with the SDK's in-memory exporter
+//! behind a batch processor (so the handler's own flush is what puts them there).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ddb_stream_processor::clock::SystemClock;
+use ddb_stream_processor::engine::EngineConfig;
+use ddb_stream_processor::telemetry::logs::{LogFormat, LogSettings};
+use ddb_stream_processor::telemetry::logs::{LogOutput, MemoryWriter, subscriber};
+use ddb_stream_processor::telemetry::metrics::sink::MemorySink;
+use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
+use ddb_stream_processor::telemetry::traces::Traces;
+use ddb_stream_processor::{FailureKind, Invocation, StreamHandler};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::{KeyValue, Value as OtelValue};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use serde_json::{Value, json};
+
+use crate::support::emf_validator::values_by_metric;
+use crate::support::tracing_isolation;
+use ddb_stream_processor::testing::records::{batch_json, event_id, sequence_number};
+use ddb_stream_processor::testing::{Behaviour, ScriptedProcessor};
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream:live";
+const XRAY_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+struct Traced {
+    handler: StreamHandler<ScriptedProcessor>,
+    exporter: InMemorySpanExporter,
+    metrics: Arc<MemorySink>,
+    _subscriber: tracing::subscriber::DefaultGuard,
+}
+
+/// Installs, for this thread, JSON logs at INFO into `writer` and the spans of `traces`.
+fn install_subscriber<W>(writer: W, traces: Option<&Traces>) -> tracing::subscriber::DefaultGuard
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let logs = LogSettings {
+        format: LogFormat::Json,
+        filter: "info".into(),
+        lambda_level: None,
+    };
+    let output = LogOutput {
+        writer,
+        clock: Arc::new(SystemClock),
+        ansi: false,
+    };
+    // Other tests of this binary hit the same callsites concurrently, with and without scoped
+    // subscribers: keep callsite interest from being cached as "never" (see tracing_isolation).
+    tracing_isolation::ask_every_time();
+    tracing::subscriber::set_default(subscriber(&logs, output, traces))
+}
+
+/// A handler whose spans go through a batch processor (5 s schedule) into memory, with the logs
+/// discarded, installed as this thread's subscriber.
+fn traced(processor: ScriptedProcessor, xray_propagation: bool) -> Traced {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter.clone())
+        .build();
+    let traces = Traces::with_provider(provider, Duration::from_secs(5), xray_propagation);
+    let guard = install_subscriber(std::io::sink, Some(&traces));
+    let metrics = Arc::new(MemorySink::default());
+    let handler = StreamHandler::new(processor)
+        .with_metrics(Metrics::new(MetricsConfig::default(), metrics.clone()))
+        .with_traces(Some(traces));
+    Traced {
+        handler,
+        exporter,
+        metrics,
+        _subscriber: guard,
+    }
+}
+
+fn invocation(request_id: &str) -> Invocation {
+    Invocation::local(Duration::from_secs(30), &EngineConfig::default())
+        .with_request_id(request_id)
+        .with_function("orders-stream", FUNCTION_ARN)
+        .with_xray_trace_id(XRAY_HEADER)
+        .with_function_version("3")
+}
+
+fn payload(records: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "Records": batch_json(records) })).unwrap()
+}
+
+fn attribute(span: &SpanData, key: &str) -> Option<OtelValue> {
+    span.attributes
+        .iter()
+        .find(|attribute: &&KeyValue| attribute.key.as_str() == key)
+        .map(|attribute| attribute.value.clone())
+}
+
+fn text(span: &SpanData, key: &str) -> String {
+    attribute(span, key)
+        .map(|value| value.to_string())
+        .unwrap_or_default()
+}
+
+fn split(spans: Vec<SpanData>) -> (SpanData, Vec<SpanData>) {
+    let (invocations, records): (Vec<SpanData>, Vec<SpanData>) = spans
+        .into_iter()
+        .partition(|span| span.span_kind == SpanKind::Server);
+    assert_eq!(invocations.len(), 1, "one invocation span");
+    (invocations.into_iter().next().unwrap(), records)
+}
+
+/// The invocation span and the record spans of one successful 3-record invocation with `processor`.
+async fn three_record_invocation(processor: ScriptedProcessor) -> (SpanData, Vec<SpanData>) {
+    let traced = traced(processor, false);
+    traced
+        .handler
+        .handle_payload(&payload(3), &invocation("req-1"))
+        .await
+        .unwrap();
+    split(traced.exporter.get_finished_spans().unwrap())
+}
+
+#[tokio::test]
+async fn an_invocation_is_a_server_span_with_one_child_per_record() {
+    let traced = traced(ScriptedProcessor::new(), false);
+    traced
+        .handler
+        .handle_payload(&payload(3), &invocation("req-1"))
+        .await
+        .unwrap();
+
+    let spans = traced.exporter.get_finished_spans().unwrap();
+    assert_eq!(
+        spans.len(),
+        4,
+        "exported before handle_payload returned: {spans:#?}"
+    );
+    let (root, records) = split(spans);
+    assert_eq!(root.name, "orders-stream", "named after the function");
+    assert_eq!(text(&root, "faas.trigger"), "datasource");
+    assert_eq!(text(&root, "faas.invocation_id"), "req-1");
+    assert_eq!(attribute(&root, "faas.coldstart"), Some(OtelValue::Bool(true)));
+    assert_eq!(text(&root, "cloud.account.id"), "123456789012");
+    assert_eq!(text(&root, "aws.lambda.invoked_arn"), FUNCTION_ARN);
+    assert_eq!(text(&root, "faas.document.collection"), "Orders");
+    assert_eq!(
+        attribute(&root, "messaging.batch.message_count"),
+        Some(OtelValue::I64(3))
+    );
+    assert_eq!(root.status, Status::Unset);
+
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(record.name, "record");
+        assert_eq!(
+            record.parent_span_id,
+            root.span_context.span_id(),
+            "a child of the invocation"
+        );
+        assert_eq!(record.span_context.trace_id(), root.span_context.trace_id());
+        assert_eq!(text(record, "faas.document.operation"), "insert");
+        assert_eq!(text(record, "faas.document.collection"), "Orders");
+        assert_eq!(
+            text(record, "aws.dynamodb.stream.sequence_number"),
+            sequence_number(index)
+        );
+        assert_eq!(text(record, "aws.dynamodb.stream.event_id"), event_id(index));
+        assert_eq!(record.status, Status::Unset);
+    }
+    let emf = values_by_metric(&traced.metrics.flushes()[0]);
+    assert_eq!(emf["TraceFlushFailures"], [0.0]);
+}
+
+#[tokio::test]
+async fn a_failed_record_has_error_status_and_the_checkpoint_is_on_the_invocation() {
+    let processor = ScriptedProcessor::new().on(event_id(1), Behaviour::AlwaysFail(FailureKind::Permanent));
+    let (root, records) = three_record_invocation(processor).await;
+    assert_eq!(records.len(), 2, "record 2 was never started");
+    let failed = records
+        .iter()
+        .find(|record| text(record, "aws.dynamodb.stream.event_id") == event_id(1))
+        .unwrap();
+    match &failed.status {
+        Status::Error { description } => assert!(description.contains("scripted failure"), "{description}"),
+        other => panic!("expected an error status, got {other:?}"),
+    }
+    assert_eq!(text(failed, "error.type"), "permanent");
+    assert!(
+        failed
+            .events
+            .iter()
+            .any(|event| event.name.contains("reporting SequenceNumber")),
+        "the failure log line is recorded on the span: {:?}",
+        failed.events
+    );
+    assert_eq!(text(&root, "aws.dynamodb.stream.checkpoint"), sequence_number(1));
+    assert_eq!(
+        root.status,
+        Status::Unset,
+        "a partial failure is a successful invocation"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_record_carries_the_attempt_that_succeeded() {
+    let processor = ScriptedProcessor::new().on(
+        event_id(1),
+        Behaviour::FailTimes {
+            kind: FailureKind::Transient,
+            times: 2,
+        },
+    );
+    let (_, records) = three_record_invocation(processor).await;
+    let attempts: Vec<Option<OtelValue>> = records
+        .iter()
+        .map(|record| attribute(record, "attempt"))
+        .collect();
+    let retried = records
+        .iter()
+        .find(|record| text(record, "aws.dynamodb.stream.event_id") == event_id(1))
+        .unwrap();
+    // tracing-opentelemetry appends a recorded field to the span's attributes rather than replacing
+    // it: the last value is the latest.
+    let recorded: Vec<&OtelValue> = retried
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.key.as_str() == "attempt")
+        .map(|attribute| &attribute.value)
+        .collect();
+    assert_eq!(
+        recorded.last(),
+        Some(&&OtelValue::I64(3)),
+        "two transient failures, then success: {recorded:?}"
+    );
+    assert_eq!(retried.status, Status::Unset);
+    for record in records.iter().filter(|record| !std::ptr::eq(*record, retried)) {
+        assert_eq!(
+            attribute(record, "attempt"),
+            Some(OtelValue::I64(1)),
+            "one attempt: {attempts:?}"
+        );
+        assert!(
+            !record
+                .attributes
+                .iter()
+                .skip_while(|a| a.key.as_str() != "attempt")
+                .skip(1)
+                .any(|a| a.key.as_str() == "attempt"),
+            "recorded once: {attempts:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_invocation_has_error_status_and_type() {
+    let processor = ScriptedProcessor::new().on(event_id(0), Behaviour::Panic("bug"));
+    let traced = traced(processor, false);
+    let error = traced
+        .handler
+        .handle_payload(&payload(2), &invocation("req-1"))
+        .await
+        .unwrap_err();
+
+    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    assert_eq!(text(&root, "error.type"), "FirstRecordPanicked");
+    assert_eq!(root.status, Status::error(error.to_string()));
+    assert_eq!(records.len(), 1, "one record span: {root:#?}");
+    assert_eq!(text(&records[0], "error.type"), "panic");
+}
+
+#[tokio::test]
+async fn the_xray_header_is_the_parent_only_when_xray_propagation_is_configured() {
+    let propagating = traced(ScriptedProcessor::new(), true);
+    propagating
+        .handler
+        .handle_payload(&payload(1), &invocation("req-1"))
+        .await
+        .unwrap();
+    let (root, _) = split(propagating.exporter.get_finished_spans().unwrap());
+    assert_eq!(
+        root.span_context.trace_id().to_string(),
+        "5759e988bd862e3fe1be46a994272793"
+    );
+    assert_eq!(root.parent_span_id.to_string(), "53995c3f42cd8ad8");
+    drop(propagating);
+
+    let independent = traced(ScriptedProcessor::new(), false);
+    independent
+        .handler
+        .handle_payload(&payload(1), &invocation("req-1"))
+        .await
+        .unwrap();
+    let (root, _) = split(independent.exporter.get_finished_spans().unwrap());
+    assert_ne!(
+        root.span_context.trace_id().to_string(),
+        "5759e988bd862e3fe1be46a994272793"
+    );
+    assert_eq!(root.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+}
+
+#[tokio::test]
+async fn only_the_first_invocation_is_a_cold_start_and_each_gets_its_own_trace() {
+    let traced = traced(ScriptedProcessor::new(), false);
+    traced
+        .handler
+        .handle_payload(&payload(1), &invocation("req-1"))
+        .await
+        .unwrap();
+    traced
+        .handler
+        .handle_payload(&payload(1), &invocation("req-2"))
+        .await
+        .unwrap();
+    let roots: Vec<SpanData> = traced
+        .exporter
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|span| span.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(roots.len(), 2);
+    assert_eq!(
+        attribute(&roots[0], "faas.coldstart"),
+        Some(OtelValue::Bool(true))
+    );
+    assert_eq!(
+        attribute(&roots[1], "faas.coldstart"),
+        Some(OtelValue::Bool(false))
+    );
+    assert_ne!(roots[0].span_context.trace_id(), roots[1].span_context.trace_id());
+}
+
+#[tokio::test]
+async fn a_ten_thousand_record_batch_loses_no_span() {
+    let exporter = InMemorySpanExporter::default();
+    let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter.clone())
+        .with_batch_config(
+            opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                .with_max_queue_size(ddb_stream_processor::telemetry::traces::DEFAULT_MAX_QUEUE_SIZE)
+                .build(),
+        )
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let traces = Traces::with_provider(provider, Duration::from_secs(5), false);
+    let _guard = install_subscriber(std::io::sink, Some(&traces));
+    let handler = StreamHandler::new(ScriptedProcessor::new()).with_traces(Some(traces));
+    handler
+        .handle_payload(&payload(10_000), &invocation("req-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exporter.get_finished_spans().unwrap().len(),
+        10_001,
+        "every record span and the invocation"
+    );
+}
+
+#[tokio::test]
+async fn a_ten_thousand_record_batch_writes_one_info_line() {
+    let captured = MemoryWriter::default();
+    let _guard = install_subscriber(captured.clone(), None);
+    let handler = StreamHandler::new(ScriptedProcessor::new());
+    handler
+        .handle_payload(&payload(10_000), &invocation("req-1"))
+        .await
+        .unwrap();
+    let text = captured.contents();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["requestId"], "req-1");
+    assert_eq!(lines[0]["batch_size"], 10_000);
+}
