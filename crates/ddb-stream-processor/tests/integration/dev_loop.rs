@@ -1,0 +1,177 @@
+//! The standard Rust dev loop: the function under cargo-lambda's own emulator (`cargo lambda watch`,
+//! the real one from PyPI), invoked with `cargo lambda invoke --data-file`, on 127.0.0.1.
+//!
+//! cargo-lambda's Runtime API sends `Lambda-Runtime-Deadline-Ms` as a duration (600000) where Lambda
+//! sends epoch milliseconds; the function must read it as the emulator meant it and say so once.
+//! Traces are on, so the graceful-shutdown registration runs against the emulator too; SIGTERM then
+//! ends the process cleanly, and every line on stderr is JSON.
+//!
+//! The emulator comes from `CARGO_LAMBDA`, or the project's `.venv/cargo-lambda`, created on first
+//! use by `.ci/python-venv` (as `.ci/test` does).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::binary::{command, fixtures_root};
+use crate::support::function::RunningFunction;
+use crate::support::otlp_receiver::OtlpReceiver;
+
+/// The longest a test waits for anything the emulator or the function does.
+const WAIT: Duration = Duration::from_secs(60);
+/// The function name cargo-lambda's emulator serves with `--only-lambda-apis`.
+const EMULATED_FUNCTION: &str = "_";
+
+fn repository() -> PathBuf {
+    fixtures_root().join("../../..")
+}
+
+/// cargo-lambda's executable: `CARGO_LAMBDA`, or `.venv/cargo-lambda`, installed on first use.
+fn cargo_lambda() -> PathBuf {
+    static EXECUTABLE: OnceLock<PathBuf> = OnceLock::new();
+    EXECUTABLE
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
+                return PathBuf::from(path);
+            }
+            let executable = repository().join(".venv/cargo-lambda/bin/cargo-lambda");
+            if !executable.exists() {
+                let status = Command::new(repository().join(".ci/python-venv"))
+                    .args(["cargo-lambda", ".ci/requirements-cargo-lambda.txt"])
+                    .current_dir(repository())
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect(".ci/python-venv runs");
+                assert!(
+                    status.success(),
+                    "installing cargo-lambda into .venv/cargo-lambda failed"
+                );
+            }
+            executable
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < WAIT {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// `cargo lambda invoke --data-file` against the emulator; its stdout, parsed.
+fn invoke(port: u16, event: &str) -> Value {
+    let mut invoke = RunningFunction::start({
+        let mut command = Command::new(cargo_lambda());
+        command
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .args(["--data-file", &format!("events/{event}"), EMULATED_FUNCTION])
+            .current_dir(fixtures_root());
+        command
+    });
+    let status = invoke.wait_for_exit(WAIT).expect("cargo lambda invoke returns");
+    let output = invoke.stop();
+    assert!(status.success(), "cargo lambda invoke {event}: {}", output.stderr);
+    serde_json::from_str(output.stdout.trim())
+        .unwrap_or_else(|error| panic!("{event}: not JSON ({error}): {}", output.stdout))
+}
+
+#[test]
+fn cargo_lambda_watch_and_invoke_return_the_batch_response() {
+    let port = free_port();
+    let emulator = RunningFunction::start({
+        let mut command = Command::new(cargo_lambda());
+        command
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .current_dir(repository());
+        command
+    });
+    assert!(
+        wait_for_port(port),
+        "cargo lambda watch listens on 127.0.0.1:{port}"
+    );
+    let receiver = OtlpReceiver::start();
+    let mut function = RunningFunction::start({
+        let mut function = command();
+        function
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", EMULATED_FUNCTION)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint());
+        function
+    });
+
+    assert_eq!(invoke(port, "clean-batch.json"), json!({"batchItemFailures": []}));
+    assert_eq!(
+        invoke(port, "poison-record-in-the-middle.json"),
+        json!({"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439291"}]}),
+        "the checkpoint at the failed record, not DeadlineReachedAtFirstRecord"
+    );
+
+    let signalled = Command::new("kill")
+        .args(["-TERM", &function.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let status = function
+        .wait_for_exit(WAIT)
+        .expect("the function exits on SIGTERM");
+    assert_eq!(status.code(), Some(0), "a graceful exit");
+    let output = function.stop();
+    drop(emulator);
+
+    let logs: Vec<Value> = output
+        .stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("only JSON on stderr ({error}): {line}"))
+        })
+        .collect();
+    let deadline_warnings = logs
+        .iter()
+        .filter(|log| {
+            log["level"] == "WARN"
+                && log["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("Lambda-Runtime-Deadline-Ms 600000"))
+        })
+        .count();
+    assert_eq!(
+        deadline_warnings, 1,
+        "one warning for the emulator's deadline: {logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|log| log["message"] == "shutdown complete"),
+        "the shutdown is logged as JSON: {logs:#?}"
+    );
+    assert!(
+        !receiver.spans().is_empty(),
+        "the spans reached the collector under the emulator"
+    );
+}
