@@ -9,11 +9,13 @@
 //! - `traces`: the spans of an invocation, through the SDK's in-memory exporter.
 //! - `lambda_runtime`: the real binary serving a Runtime API emulated in the test.
 //! - `dev_loop`: the binary under cargo-lambda's emulator (`cargo lambda watch` + `invoke`).
+//! - `docs`: RELIABILITY.md names only tests and files that exist.
 //! - `end_to_end`: the binary with traces on, an emulated Runtime API and an OTLP/HTTP receiver.
 
 mod architecture;
 mod bad_input;
 mod dev_loop;
+mod docs;
 mod end_to_end;
 mod engine;
 mod lambda_runtime;
