@@ -115,7 +115,7 @@ fn cargo_lambda_watch_and_invoke_return_the_batch_response() {
         "cargo lambda watch listens on 127.0.0.1:{port}"
     );
     let receiver = OtlpReceiver::start();
-    let mut function = RunningFunction::start({
+    let function = RunningFunction::start({
         let mut function = command();
         function
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
@@ -134,16 +134,7 @@ fn cargo_lambda_watch_and_invoke_return_the_batch_response() {
         "the checkpoint at the failed record, not DeadlineReachedAtFirstRecord"
     );
 
-    let signalled = Command::new("kill")
-        .args(["-TERM", &function.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let status = function
-        .wait_for_exit(WAIT)
-        .expect("the function exits on SIGTERM");
-    assert_eq!(status.code(), Some(0), "a graceful exit");
-    let output = function.stop();
+    let output = function.terminate_gracefully(WAIT);
     drop(emulator);
 
     let logs: Vec<Value> = output

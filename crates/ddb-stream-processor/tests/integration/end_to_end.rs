@@ -253,23 +253,14 @@ fn sigterm_shuts_the_trace_exporter_down_and_exits_cleanly() {
     let receiver = OtlpReceiver::start();
     let api = RuntimeApi::start();
     api.enqueue("req-1", event("clean-batch.json"));
-    let mut function = RunningFunction::start(traced_command(&api, &receiver.endpoint(), 500));
+    let function = RunningFunction::start(traced_command(&api, &receiver.endpoint(), 500));
     api.next_post(WAIT).expect("a result");
     assert!(
         wait_until(|| api.next_requests() >= 2),
         "waiting for the next event"
     );
 
-    let signalled = Command::new("kill")
-        .args(["-TERM", &function.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let status = function
-        .wait_for_exit(Duration::from_secs(10))
-        .expect("the function exits on SIGTERM");
-    assert_eq!(status.code(), Some(0), "a graceful exit");
-    let output = function.stop();
+    let output = function.terminate_gracefully(Duration::from_secs(10));
     assert!(
         output.stderr.contains("\"message\":\"shutdown complete\""),
         "{}",

@@ -93,6 +93,20 @@ impl RunningFunction {
         None
     }
 
+    /// Sends SIGTERM, asserts a graceful exit (code 0) within `timeout`, and returns what it wrote.
+    pub fn terminate_gracefully(mut self, timeout: std::time::Duration) -> Output {
+        let signalled = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(signalled.success(), "SIGTERM was sent");
+        let status = self
+            .wait_for_exit(timeout)
+            .expect("the function exits on SIGTERM");
+        assert_eq!(status.code(), Some(0), "a graceful exit");
+        self.stop()
+    }
+
     /// Stops the process (if it still runs) and returns what it wrote.
     pub fn stop(mut self) -> Output {
         let _ = self.child.kill();
