@@ -54,7 +54,7 @@ mod tests {
     async fn a_profile_without_a_boolean_is_a_permanent_failure() {
         let mut record = records::record_json(0);
         record["dynamodb"]["NewImage"] = json!({"user_id": {"S": "u-1"}, "email_verified": {"S": "yes"}});
-        let record = ChangeRecord::try_from(records::parse(vec![record]).remove(0)).unwrap();
+        let record = records::change_record(record);
         let error = AuditTrail.process(&record).await.unwrap_err();
         assert!(!error.is_transient());
         assert_eq!(

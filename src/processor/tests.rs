@@ -2,8 +2,8 @@
 //! attribute (always permanent, always naming the attribute).
 
 use chrono::{TimeZone, Utc};
-use ddb_stream_processor::testing::records::{self, parse};
-use ddb_stream_processor::{ChangeRecord, FailureKind, RecordProcessor};
+use ddb_stream_processor::testing::records::{self, change_record};
+use ddb_stream_processor::{FailureKind, RecordProcessor};
 use serde_json::{Value, json};
 
 use super::order::Status;
@@ -27,10 +27,6 @@ fn record_json(index: usize) -> Value {
     record["dynamodb"]["Keys"] = json!({"pk": {"S": pk}, "sk": {"S": "ORDER"}});
     record["dynamodb"]["NewImage"] = order_image(&pk);
     record
-}
-
-fn change_record(record: Value) -> ChangeRecord {
-    ChangeRecord::try_from(parse(vec![record]).remove(0)).expect("a readable record")
 }
 
 fn expected_order(pk: &str) -> Order {

@@ -5,23 +5,14 @@
 
 use std::process::{Command, Stdio};
 
+use ddb_stream_processor::testing::function_command;
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ddb-stream-processor");
 
 /// The binary with none of the caller's configuration, run from the repository root.
 fn function() -> Command {
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if ["PROCESSOR_", "AWS_", "OTEL_", "POWERTOOLS_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-            || name == "RUST_LOG"
-        {
-            command.env_remove(name.as_ref());
-        }
-    }
+    let mut command = function_command(BINARY);
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null());

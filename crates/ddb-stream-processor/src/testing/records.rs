@@ -76,7 +76,7 @@ pub fn event_json(records: Vec<Value>) -> Value {
     json!({ "Records": records })
 }
 
-/// Record `index` as the typed record a processor receives.
-pub fn change_record(index: usize) -> ChangeRecord {
-    ChangeRecord::try_from(batch(index + 1).remove(index)).expect("a test record is a valid change")
+/// A record's JSON (from [`record_json`], edited) as the typed record a processor receives.
+pub fn change_record(record: Value) -> ChangeRecord {
+    ChangeRecord::try_from(parse(vec![record]).remove(0)).expect("a test record is a valid change")
 }

@@ -25,17 +25,7 @@ pub fn fixtures_root() -> PathBuf {
 /// A command for the binary without any of the caller's configuration variables, run from the
 /// repository root.
 pub fn command() -> Command {
-    let mut command = Command::new(binary_under_test());
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if ["PROCESSOR_", "AWS_", "OTEL_", "POWERTOOLS_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-            || name == "RUST_LOG"
-        {
-            command.env_remove(name.as_ref());
-        }
-    }
+    let mut command = ddb_stream_processor::testing::function_command(binary_under_test());
     command.current_dir(fixtures_root());
     command
 }
