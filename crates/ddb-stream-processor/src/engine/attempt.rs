@@ -19,7 +19,7 @@ use tracing::{Span, warn};
 
 use super::config::RetryPolicy;
 use super::deadline::Deadline;
-use super::outcome::StopReason;
+use super::stop_reason::StopReason;
 use crate::processor::{RecordError, RecordProcessor};
 use crate::record::ChangeRecord;
 

@@ -96,7 +96,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::engine::outcome::StopReason;
+    use crate::engine::StopReason;
     use crate::processor::FailureKind;
 
     fn stop_at(index: usize, sequence_number: Option<&str>) -> Stop {

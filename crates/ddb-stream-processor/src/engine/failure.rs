@@ -5,7 +5,7 @@
 //! stable [`error_type`](BatchFailure::error_type), the `errorType` Lambda records: alarms, log
 //! queries and runbooks match on it, so it never changes with a refactoring.
 
-use super::outcome::StopReason;
+use super::stop_reason::StopReason;
 use crate::record::sequence_number::InvalidSequenceNumber;
 
 /// A batch whose result must fail the invocation instead of checkpointing.

@@ -25,6 +25,7 @@ mod failure;
 mod observer;
 mod outcome;
 mod per_key;
+mod stop_reason;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +41,8 @@ pub use config::{
 pub use deadline::Deadline;
 pub use failure::BatchFailure;
 pub use observer::{NoObserver, RecordObserver};
-pub use outcome::{BatchOutcome, Disposition, Stop, StopReason};
+pub use outcome::{BatchOutcome, Disposition, Stop};
+pub use stop_reason::StopReason;
 
 use crate::processor::RecordProcessor;
 use crate::record::{ChangeRecord, table_name_of};

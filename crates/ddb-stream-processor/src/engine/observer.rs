@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::Span;
 
-use super::outcome::StopReason;
+use super::stop_reason::StopReason;
 
 /// Watches the records of every batch the engine runs.
 pub trait RecordObserver: Send + Sync + Debug {

@@ -3,11 +3,10 @@
 //! [`BatchOutcome`] is the engine's only output. The Lambda edge turns its [`Disposition`] into the
 //! partial batch response or an error (`lambda/response.rs`); the metrics turn its counts into EMF.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::failure::BatchFailure;
-use crate::processor::FailureKind;
+use super::stop_reason::StopReason;
 
 /// The result of one batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,68 +43,6 @@ pub struct Stop {
     pub operation: String,
     /// Why the engine stopped there.
     pub reason: StopReason,
-}
-
-/// Why a record was not completed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StopReason {
-    /// The processor returned an error (after in-process retries for a transient one).
-    Failed {
-        kind: FailureKind,
-        message: String,
-        attempts: u32,
-        /// A further retry was skipped because its pause would have run into the deadline margin.
-        retries_cut_short_by_deadline: bool,
-    },
-    /// The record cannot be read as a DynamoDB change (the processor was not called).
-    Invalid { message: String },
-    /// The processor panicked.
-    Panicked { message: String, attempts: u32 },
-    /// The deadline margin was reached: before the record started (`attempts == 0`) or while it ran,
-    /// in which case its attempt was cancelled.
-    DeadlineReached { attempts: u32, margin: Duration },
-}
-
-impl StopReason {
-    /// `true` when the record itself went wrong (as opposed to running out of time before it started).
-    pub fn is_record_failure(&self) -> bool {
-        !matches!(self, StopReason::DeadlineReached { attempts: 0, .. })
-    }
-}
-
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StopReason::Failed {
-                kind,
-                message,
-                attempts,
-                retries_cut_short_by_deadline,
-            } => {
-                write!(f, "failed ({kind}) after {attempts} attempt{}", plural(*attempts))?;
-                if *retries_cut_short_by_deadline {
-                    f.write_str(", retries cut short by the deadline")?;
-                }
-                write!(f, ": {message}")
-            }
-            StopReason::Invalid { message } => write!(f, "is not a valid DynamoDB change: {message}"),
-            StopReason::Panicked { message, .. } => write!(f, "panicked: {message}"),
-            StopReason::DeadlineReached { attempts: 0, margin } => write!(
-                f,
-                "was not started: less than the deadline margin of {} ms was left",
-                margin.as_millis()
-            ),
-            StopReason::DeadlineReached { margin, .. } => write!(
-                f,
-                "was cancelled: it ran into the deadline margin of {} ms",
-                margin.as_millis()
-            ),
-        }
-    }
-}
-
-fn plural(count: u32) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }
 
 /// What the handler must tell Lambda about the batch.

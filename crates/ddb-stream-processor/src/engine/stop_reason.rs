@@ -1,0 +1,71 @@
+//! Why the engine did not complete a record: the reason a checkpoint or a failure names.
+//!
+//! Its own file because both the outcome (the stop of a batch) and the batch failures (the first
+//! record's reason) carry it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::processor::FailureKind;
+
+/// Why a record was not completed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopReason {
+    /// The processor returned an error (after in-process retries for a transient one).
+    Failed {
+        kind: FailureKind,
+        message: String,
+        attempts: u32,
+        /// A further retry was skipped because its pause would have run into the deadline margin.
+        retries_cut_short_by_deadline: bool,
+    },
+    /// The record cannot be read as a DynamoDB change (the processor was not called).
+    Invalid { message: String },
+    /// The processor panicked.
+    Panicked { message: String, attempts: u32 },
+    /// The deadline margin was reached: before the record started (`attempts == 0`) or while it ran,
+    /// in which case its attempt was cancelled.
+    DeadlineReached { attempts: u32, margin: Duration },
+}
+
+impl StopReason {
+    /// `true` when the record itself went wrong (as opposed to running out of time before it started).
+    pub fn is_record_failure(&self) -> bool {
+        !matches!(self, StopReason::DeadlineReached { attempts: 0, .. })
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Failed {
+                kind,
+                message,
+                attempts,
+                retries_cut_short_by_deadline,
+            } => {
+                write!(f, "failed ({kind}) after {attempts} attempt{}", plural(*attempts))?;
+                if *retries_cut_short_by_deadline {
+                    f.write_str(", retries cut short by the deadline")?;
+                }
+                write!(f, ": {message}")
+            }
+            StopReason::Invalid { message } => write!(f, "is not a valid DynamoDB change: {message}"),
+            StopReason::Panicked { message, .. } => write!(f, "panicked: {message}"),
+            StopReason::DeadlineReached { attempts: 0, margin } => write!(
+                f,
+                "was not started: less than the deadline margin of {} ms was left",
+                margin.as_millis()
+            ),
+            StopReason::DeadlineReached { margin, .. } => write!(
+                f,
+                "was cancelled: it ran into the deadline margin of {} ms",
+                margin.as_millis()
+            ),
+        }
+    }
+}
+
+fn plural(count: u32) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
