@@ -33,8 +33,9 @@ pub struct MetricDefinition {
     pub reason: &'static str,
 }
 
-/// The dimension every metric carries; its value is the service name.
-pub const SERVICE_DIMENSION: &str = "Service";
+/// The dimension every metric carries; its value is the service name. The encoder writes it, so it
+/// is defined there.
+pub use super::emf::SERVICE_DIMENSION;
 
 /// Records whose processing succeeded in this invocation.
 pub const RECORDS_PROCESSED: MetricDefinition = MetricDefinition {

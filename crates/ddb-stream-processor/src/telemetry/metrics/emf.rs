@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Number, Value};
 
+/// The dimension every document carries; its value is the service name.
+pub const SERVICE_DIMENSION: &str = "Service";
 /// Metric definitions per document (specification: 100).
 pub const MAX_METRICS_PER_DOCUMENT: usize = 100;
 /// Values per metric in one document (specification: 100).
@@ -233,8 +235,7 @@ fn check_metric(metric: &Metric, directive: &Directive) -> Result<(), String> {
             "a metric name has 1 to {MAX_METRIC_NAME_LENGTH} characters"
         ));
     }
-    if name == "_aws" || name == super::catalog::SERVICE_DIMENSION || directive.properties.contains_key(name)
-    {
+    if name == "_aws" || name == SERVICE_DIMENSION || directive.properties.contains_key(name) {
         return Err("the name is already a top-level key of the document".into());
     }
     if metric.labels.len() + 1 > MAX_DIMENSIONS {
@@ -247,10 +248,7 @@ fn check_metric(metric: &Metric, directive: &Directive) -> Result<(), String> {
             ));
         }
         validate_dimension_value(value).map_err(|rule| format!("the label {key:?}: {rule}"))?;
-        if key == "_aws"
-            || key == super::catalog::SERVICE_DIMENSION
-            || key == name
-            || directive.properties.contains_key(key)
+        if key == "_aws" || key == SERVICE_DIMENSION || key == name || directive.properties.contains_key(key)
         {
             return Err(format!(
                 "the label {key:?} is already a top-level key of the document"
@@ -328,7 +326,7 @@ fn push_within_size(
 }
 
 fn document(labels: &[(String, String)], entries: &[(&Metric, &Value)], directive: &Directive) -> String {
-    let service = super::catalog::SERVICE_DIMENSION;
+    let service = SERVICE_DIMENSION;
     let dimension_set: Vec<Value> = std::iter::once(service)
         .chain(labels.iter().map(|(key, _)| key.as_str()))
         .map(|name| Value::String(name.to_owned()))
