@@ -1,5 +1,6 @@
 //! `obsctl render`: writes template.yaml's generated regions and the README's alarm table from
-//! `dashboards/` and `alarms/`; `render --check` says which region is stale instead.
+//! `dashboards/` and `alarms/`, and the README's configuration and metric tables from the library
+//! (its settings and its metric catalog); `render --check` says which region is stale instead.
 //!
 //! Generated regions sit between marker lines, so the rest of template.yaml stays hand-written:
 //!
@@ -13,7 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ddb_stream_processor::function::config::SETTINGS;
 use ddb_stream_processor::telemetry::metrics::DEFAULT_NAMESPACE;
+use ddb_stream_processor::telemetry::metrics::catalog::CATALOG;
 use ddb_stream_processor::telemetry::metrics::emf::validate_namespace;
 use serde_json::{Map, Value, json};
 
@@ -30,6 +33,10 @@ pub const RESOURCES_REGION: &str = "observability-resources";
 pub const OUTPUTS_REGION: &str = "observability-outputs";
 /// The region of README.md with the alarm table.
 pub const README_REGION: &str = "alarms";
+/// The region of README.md with the table of environment variables the function reads.
+pub const CONFIGURATION_REGION: &str = "configuration";
+/// The region of README.md with the table of metrics the function writes.
+pub const METRICS_REGION: &str = "metrics";
 
 /// Rendering failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +95,14 @@ pub fn render(root: &Path) -> Result<Vec<RenderedFile>, RenderError> {
 
     let readme_path = root.join("README.md");
     let readme = read(&readme_path)?;
-    let rendered_readme = replace_region(&readme, &readme_path, README_REGION, &alarm_table)?;
+    let mut rendered_readme = replace_region(&readme, &readme_path, README_REGION, &alarm_table)?;
+    rendered_readme = replace_region(
+        &rendered_readme,
+        &readme_path,
+        CONFIGURATION_REGION,
+        &configuration_table(),
+    )?;
+    rendered_readme = replace_region(&rendered_readme, &readme_path, METRICS_REGION, &metric_table())?;
 
     Ok(vec![
         RenderedFile {
@@ -225,6 +239,41 @@ fn outputs_region(variables: &Variables) -> String {
     text
 }
 
+/// The README's configuration table: every variable the function reads, from the library's
+/// settings, so the README cannot promise a variable or a default the code does not have.
+fn configuration_table() -> String {
+    let mut table = String::from("| variable | default | meaning |\n|---|---|---|\n");
+    for setting in SETTINGS {
+        table.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            setting.name,
+            table_cell(setting.default),
+            table_cell(setting.meaning)
+        ));
+    }
+    table
+}
+
+/// The README's metric table: every metric of the library's catalog with its unit.
+fn metric_table() -> String {
+    let mut table = String::from("| metric | unit | meaning | why |\n|---|---|---|---|\n");
+    for metric in CATALOG {
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            metric.name,
+            metric.unit.as_str(),
+            table_cell(metric.meaning),
+            table_cell(metric.reason)
+        ));
+    }
+    table
+}
+
+/// Text as one Markdown table cell: a `|` would end the cell.
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 /// The README's alarm table: what each alarm watches, when it fires, and what it means.
 fn readme_region(definitions: &Definitions) -> String {
     let mut table = String::from(
@@ -237,10 +286,7 @@ fn readme_region(definitions: &Definitions) -> String {
             watches(alarm),
             fires_when(alarm),
             alarm.text("TreatMissingData").unwrap_or("missing"),
-            alarm
-                .text("AlarmDescription")
-                .unwrap_or_default()
-                .replace('|', "\\|"),
+            alarm.text("AlarmDescription").map(table_cell).unwrap_or_default(),
         ));
     }
     table
@@ -384,5 +430,57 @@ mod tests {
             replace_region("no markers", Path::new("t"), "x", ""),
             Err(RenderError::MissingRegion { region: "x", .. })
         ));
+    }
+
+    /// Splits a generated Markdown table into its rows' cells (header and rule line left out).
+    fn rows(table: &str) -> Vec<Vec<String>> {
+        table
+            .lines()
+            .skip(2)
+            .map(|line| {
+                let inner = line.strip_prefix("| ").and_then(|line| line.strip_suffix(" |"));
+                let cells = inner.unwrap_or_else(|| panic!("not a table row: {line}"));
+                cells.split(" | ").map(str::to_owned).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_configuration_table_has_one_row_per_setting_with_its_default_and_meaning() {
+        let rows = rows(&configuration_table());
+        assert_eq!(rows.len(), SETTINGS.len());
+        for (row, setting) in rows.iter().zip(SETTINGS) {
+            assert_eq!(
+                row,
+                &[
+                    format!("`{}`", setting.name),
+                    setting.default.to_owned(),
+                    setting.meaning.to_owned()
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn the_metric_table_has_one_row_per_catalog_metric_with_its_unit() {
+        let rows = rows(&metric_table());
+        assert_eq!(rows.len(), CATALOG.len());
+        for (row, metric) in rows.iter().zip(CATALOG) {
+            assert_eq!(
+                row,
+                &[
+                    format!("`{}`", metric.name),
+                    metric.unit.as_str().to_owned(),
+                    metric.meaning.to_owned(),
+                    metric.reason.to_owned()
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_pipe_in_a_cell_is_escaped_so_the_row_keeps_its_columns() {
+        assert_eq!(table_cell("a | b"), "a \\| b");
+        assert_eq!(table_cell("plain"), "plain");
     }
 }
