@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use ddb_stream_processor::function::config::SETTINGS;
 use ddb_stream_processor::telemetry::metrics::DEFAULT_NAMESPACE;
 use ddb_stream_processor::telemetry::metrics::catalog::CATALOG;
-use ddb_stream_processor::telemetry::metrics::emf::validate_namespace;
+use ddb_stream_processor::telemetry::metrics::validate_namespace;
 use serde_json::{Map, Value, json};
 
 use crate::cloudformation::{PlaceholderError, dashboard_sub_text, intrinsic};

@@ -17,7 +17,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
-use ddb_stream_processor::telemetry::metrics::{InvocationSummary, Metrics, MetricsConfig};
+use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
+use ddb_stream_processor::testing::internals::flush_batch_metrics;
 use ddb_stream_processor::{BatchEngine, Deadline, StreamHandler};
 use support::{OrderDecoder, info_json_logs, invocation, order_event, runtime};
 
@@ -58,25 +59,21 @@ fn invocation_path(c: &mut Criterion) {
 fn metrics_flush(c: &mut Criterion) {
     let runtime = runtime();
     let engine = BatchEngine::new(EngineConfig::default());
-    let records = ddb_stream_processor::lambda::event::parse_event(&order_event(10_000, 10_000))
+    let records = ddb_stream_processor::testing::internals::parse_event(&order_event(10_000, 10_000))
         .expect("valid")
         .records;
-    let facts = ddb_stream_processor::lambda::event::BatchFacts::of(&records);
+    let facts = ddb_stream_processor::testing::internals::BatchFacts::of(&records);
     let deadline = Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional);
     let outcome = runtime.block_on(engine.process_batch(&OrderDecoder, records, &deadline));
     let metrics = Metrics::new(MetricsConfig::default(), Arc::new(WriterSink::new(io::sink())));
-    let summary = InvocationSummary {
-        request_id: "bench",
-        started_at: metrics.now(),
-        batch: Some(&facts),
-        outcome: Some(&outcome),
-        batch_time: Some(Duration::from_millis(100)),
-        ..InvocationSummary::default()
-    };
     c.bench_function("metrics_flush/10000", |bench| {
         bench.iter(|| {
-            let collected = metrics.start_invocation();
-            black_box(metrics.flush(&collected, &summary))
+            black_box(flush_batch_metrics(
+                &metrics,
+                &facts,
+                &outcome,
+                Duration::from_millis(100),
+            ))
         });
     });
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 /// A source of the current wall-clock time.
 pub trait WallClock: Send + Sync + fmt::Debug {
+    /// The current time.
     fn now(&self) -> DateTime<Utc>;
 }
 

@@ -36,6 +36,8 @@
 //! Crate features: `otlp` (the OTLP/HTTP trace exporter), `mimalloc` (re-exported as [`MiMalloc`]
 //! for a binary's `#[global_allocator]`), `testing` (scripted processors and records).
 
+#![deny(missing_docs)]
+
 pub mod clock;
 pub mod engine;
 pub mod function;
@@ -47,8 +49,7 @@ pub mod telemetry;
 pub mod testing;
 
 pub use engine::{BatchEngine, BatchOutcome, Deadline, DeadlineMargin, Disposition, EngineConfig};
-pub use function::handler::StreamHandler;
-pub use function::run::run;
+pub use function::{StreamHandler, run};
 pub use lambda::{Invocation, InvocationError};
 #[cfg(feature = "mimalloc")]
 pub use mimalloc::MiMalloc;

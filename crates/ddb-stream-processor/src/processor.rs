@@ -237,6 +237,7 @@ impl<T, E: StdError + Send + Sync + 'static> ResultExt<T> for Result<T, E> {
 /// Set by the handler around each batch; records of one invocation see the same context, also with
 /// per-key concurrency.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct InvocationContext {
     request_id: Arc<str>,
     deadline: tokio::time::Instant,

@@ -152,7 +152,7 @@ fn failed(error: RecordError, attempts: u32, retries_cut_short_by_deadline: bool
 }
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

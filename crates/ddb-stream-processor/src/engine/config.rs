@@ -54,11 +54,11 @@ pub struct RetryPolicy {
 }
 
 /// The default number of attempts per record.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// The default backoff cap of the first retry.
-pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(50);
+pub(crate) const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(50);
 /// The default largest pause between attempts.
-pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(2);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -89,7 +89,7 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeadlineMargin {
     /// A tenth of the time the invocation had when it started (≈ the function timeout), kept between
-    /// [`MIN_AUTO_MARGIN`] and [`MAX_AUTO_MARGIN`]: 3 s for a 30 s timeout, 5 s for 15 minutes,
+    /// 200 ms and 5 s: 3 s for a 30 s timeout, 5 s for 15 minutes,
     /// 200 ms for 1 s.
     #[default]
     Proportional,
@@ -98,9 +98,9 @@ pub enum DeadlineMargin {
 }
 
 /// The smallest margin [`DeadlineMargin::Proportional`] keeps.
-pub const MIN_AUTO_MARGIN: Duration = Duration::from_millis(200);
+pub(crate) const MIN_AUTO_MARGIN: Duration = Duration::from_millis(200);
 /// The largest margin [`DeadlineMargin::Proportional`] keeps.
-pub const MAX_AUTO_MARGIN: Duration = Duration::from_secs(5);
+pub(crate) const MAX_AUTO_MARGIN: Duration = Duration::from_secs(5);
 
 impl DeadlineMargin {
     /// The margin for an invocation that starts with `budget` left before its deadline.

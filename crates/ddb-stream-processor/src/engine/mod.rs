@@ -33,11 +33,9 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::{Instrument, Span, debug_span, error, field, info_span, warn};
 
-pub use attempt::panic_message;
-pub use config::{
-    DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, DeadlineMargin, EngineConfig,
-    FirstRecordFailurePolicy, MAX_AUTO_MARGIN, MIN_AUTO_MARGIN, RetryPolicy,
-};
+pub(crate) use attempt::panic_message;
+pub(crate) use config::{DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY};
+pub use config::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
 pub use deadline::Deadline;
 pub use failure::BatchFailure;
 pub use observer::{NoObserver, RecordObserver};

@@ -10,6 +10,7 @@ use super::stop_reason::StopReason;
 
 /// The result of one batch.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BatchOutcome {
     /// Records in the batch.
     pub batch_size: usize,
@@ -32,6 +33,7 @@ pub struct BatchOutcome {
 
 /// The record the engine stopped at.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Stop {
     /// Its position in the batch (0-based).
     pub index: usize,
@@ -47,12 +49,18 @@ pub struct Stop {
 
 /// What the handler must tell Lambda about the batch.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Disposition {
     /// Every record succeeded: an empty `batchItemFailures`.
     Complete,
     /// Report exactly this sequence number, record `index`'s: Lambda redelivers that record and every
     /// record after it.
-    Checkpoint { index: usize, sequence_number: String },
+    Checkpoint {
+        /// The position of the record in the batch.
+        index: usize,
+        /// Its `SequenceNumber`, the `itemIdentifier` of the response.
+        sequence_number: String,
+    },
     /// Fail the invocation: Lambda retries the whole batch (and bisects it, when configured).
     FailInvocation(BatchFailure),
 }

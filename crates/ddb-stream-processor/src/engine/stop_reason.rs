@@ -10,22 +10,39 @@ use crate::processor::FailureKind;
 
 /// Why a record was not completed.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StopReason {
     /// The processor returned an error (after in-process retries for a transient one).
     Failed {
+        /// Transient or permanent, as the processor classified it.
         kind: FailureKind,
+        /// The processor's message (never an item value, if the processor keeps to the rule).
         message: String,
+        /// Attempts made, the first included.
         attempts: u32,
         /// A further retry was skipped because its pause would have run into the deadline margin.
         retries_cut_short_by_deadline: bool,
     },
     /// The record cannot be read as a DynamoDB change (the processor was not called).
-    Invalid { message: String },
+    Invalid {
+        /// What is wrong with the record.
+        message: String,
+    },
     /// The processor panicked.
-    Panicked { message: String, attempts: u32 },
+    Panicked {
+        /// The panic's message.
+        message: String,
+        /// Attempts made, the panicking one included.
+        attempts: u32,
+    },
     /// The deadline margin was reached: before the record started (`attempts == 0`) or while it ran,
     /// in which case its attempt was cancelled.
-    DeadlineReached { attempts: u32, margin: Duration },
+    DeadlineReached {
+        /// Attempts made before the deadline margin was reached (0: the record never started).
+        attempts: u32,
+        /// The margin kept back before the invocation deadline.
+        margin: Duration,
+    },
 }
 
 impl StopReason {

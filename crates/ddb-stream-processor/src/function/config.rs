@@ -17,56 +17,60 @@ use crate::telemetry::traces::{DEFAULT_FLUSH_TIMEOUT, TraceSettings};
 
 /// One documented environment variable.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Setting {
+    /// The variable's name.
     pub name: &'static str,
+    /// Its default, as the README's table shows it.
     pub default: &'static str,
+    /// What it controls, with its range.
     pub meaning: &'static str,
 }
 
 /// Attempts per record.
-pub const MAX_ATTEMPTS: &str = "PROCESSOR_MAX_ATTEMPTS";
+pub(crate) const MAX_ATTEMPTS: &str = "PROCESSOR_MAX_ATTEMPTS";
 /// Backoff cap of the first retry.
-pub const RETRY_BASE_DELAY_MS: &str = "PROCESSOR_RETRY_BASE_DELAY_MS";
+pub(crate) const RETRY_BASE_DELAY_MS: &str = "PROCESSOR_RETRY_BASE_DELAY_MS";
 /// Largest pause between attempts.
-pub const RETRY_MAX_DELAY_MS: &str = "PROCESSOR_RETRY_MAX_DELAY_MS";
+pub(crate) const RETRY_MAX_DELAY_MS: &str = "PROCESSOR_RETRY_MAX_DELAY_MS";
 /// Time kept back before the deadline.
-pub const DEADLINE_MARGIN_MS: &str = "PROCESSOR_DEADLINE_MARGIN_MS";
+pub(crate) const DEADLINE_MARGIN_MS: &str = "PROCESSOR_DEADLINE_MARGIN_MS";
 /// What to do when the first record fails.
-pub const FIRST_RECORD_FAILURE: &str = "PROCESSOR_FIRST_RECORD_FAILURE";
+pub(crate) const FIRST_RECORD_FAILURE: &str = "PROCESSOR_FIRST_RECORD_FAILURE";
 /// The CloudWatch namespace of the metrics (the Powertools variable).
-pub const METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
+pub(crate) const METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
 /// The `Service` dimension of the metrics (the Powertools variable).
-pub const SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
+pub(crate) const SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
 /// Turns metrics off (the Powertools variable).
-pub const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
+pub(crate) const METRICS_DISABLED: &str = "POWERTOOLS_METRICS_DISABLED";
 /// One-second storage resolution for every metric.
-pub const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
+pub(crate) const METRICS_HIGH_RESOLUTION: &str = "PROCESSOR_METRICS_HIGH_RESOLUTION";
 /// Samples kept per distribution and invocation.
-pub const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
+pub(crate) const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
 /// Records processed at once (per-key concurrency when above 1).
-pub const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
+pub(crate) const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
 /// Puts each record's item keys in its span and log lines.
-pub const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
+pub(crate) const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
 /// The OTLP endpoint for traces only (turns traces on).
-pub const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+pub(crate) const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// The OTLP endpoint for every signal (turns traces on).
-pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub(crate) const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 /// Turns the OpenTelemetry SDK off, whatever the endpoint says.
-pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+pub(crate) const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// The flush budget of the traces per invocation.
-pub const TRACE_FLUSH_TIMEOUT_MS: &str = "PROCESSOR_TRACE_FLUSH_TIMEOUT_MS";
+pub(crate) const TRACE_FLUSH_TIMEOUT_MS: &str = "PROCESSOR_TRACE_FLUSH_TIMEOUT_MS";
 /// The trace propagators; `xray-lambda` makes the X-Ray trace header the parent.
-pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
+pub(crate) const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// The batch span processor's queue size (read by the SDK).
-pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+pub(crate) const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 /// The function name Lambda sets; the default service name.
-pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub(crate) const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Lambda's log format (set by Lambda from the function's `LoggingConfig`).
-pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+pub(crate) const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 /// Lambda's application log level (set by Lambda from the function's `LoggingConfig`).
-pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+pub(crate) const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 /// A `tracing` filter, used when `AWS_LAMBDA_LOG_LEVEL` is not set.
-pub const RUST_LOG: &str = "RUST_LOG";
+pub(crate) const RUST_LOG: &str = "RUST_LOG";
 
 /// Every variable the function reads, for the docs and their test.
 pub const SETTINGS: &[Setting] = &[
@@ -181,17 +185,25 @@ pub const SETTINGS: &[Setting] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}={value:?} is not valid: {expected}")]
 pub struct ConfigError {
+    /// The variable with the bad value.
     pub variable: &'static str,
+    /// The value it has (a setting, never item data).
     pub value: String,
+    /// What it should hold.
     pub expected: String,
 }
 
 /// Everything the binary is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
+    /// Retries, the deadline margin, the first-record policy, concurrency.
     pub engine: EngineConfig,
+    /// Namespace, service, resolution and sampling of the metrics.
     pub metrics: MetricsConfig,
+    /// The OTLP endpoint and the flush budget of the traces.
     pub traces: TraceSettings,
+    /// Log format and level.
     pub log: LogSettings,
 }
 
@@ -348,7 +360,7 @@ impl Settings {
 
 /// The variables Lambda sets for a custom runtime and `lambda_runtime` requires (it panics without
 /// them). Checked before the runtime loop starts, so a hand-started binary gets a clear message.
-pub const RUNTIME_VARIABLES: &[&str] = &[
+pub(crate) const RUNTIME_VARIABLES: &[&str] = &[
     "AWS_LAMBDA_RUNTIME_API",
     "AWS_LAMBDA_FUNCTION_NAME",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
@@ -356,7 +368,7 @@ pub const RUNTIME_VARIABLES: &[&str] = &[
 ];
 
 /// Checks that the Lambda runtime variables are present and usable; the error says which are not.
-pub fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+pub(crate) fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
     let missing: Vec<&str> = RUNTIME_VARIABLES
         .iter()
         .copied()

@@ -23,10 +23,10 @@ use tracing::{Instrument, Span, error, field, info, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, panic_message};
+use crate::lambda::batch_response;
 use crate::lambda::event::{BatchFacts, count_records_leniently, parse_event};
-use crate::lambda::invocation::{DeadlineSource, Invocation};
 use crate::lambda::invocation_error::InvocationError;
-use crate::lambda::response::batch_response;
+use crate::lambda::{DeadlineSource, Invocation};
 use crate::processor::{InvocationContext, RecordProcessor};
 use crate::telemetry::metrics::{InvocationSummary, Metrics, router};
 use crate::telemetry::traces::{self, FlushOutcome, InvocationAttributes, Traces};

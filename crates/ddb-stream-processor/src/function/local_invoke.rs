@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::function::handler::StreamHandler;
-use crate::lambda::invocation::Invocation;
+use crate::lambda::Invocation;
 use crate::processor::RecordProcessor;
 
 /// Where the event comes from.

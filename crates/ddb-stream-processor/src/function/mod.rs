@@ -1,12 +1,15 @@
 //! The function assembled from the layers below: configuration, the handler, local invoke, `run`.
 //!
-//! - [`run`](run::run): the composition root, the whole `main` of a function;
-//! - [`handler`]: [`StreamHandler`](handler::StreamHandler), one invocation from payload to response,
-//!   and the builder tests and benchmarks use;
+//! - [`run`]: the composition root, the whole `main` of a function;
+//! - [`StreamHandler`]: one invocation from payload to response, and the builder tests and
+//!   benchmarks use;
 //! - [`config`]: the environment variables, read and validated once;
-//! - [`local_invoke`]: `--event FILE`, one invocation without AWS.
+//! - local invoke: `--event FILE`, one invocation without AWS (what `run` does outside Lambda).
 
 pub mod config;
-pub mod handler;
-pub mod local_invoke;
-pub mod run;
+mod handler;
+pub(crate) mod local_invoke;
+mod run;
+
+pub use handler::StreamHandler;
+pub use run::run;

@@ -82,7 +82,7 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
             return ExitCode::from(EXIT_START_UP);
         }
     };
-    telemetry::init(&settings.log, traces.as_ref());
+    telemetry::logs::init(&settings.log, traces.as_ref());
     for warning in settings.start_up_warnings() {
         tracing::warn!("{warning}");
     }

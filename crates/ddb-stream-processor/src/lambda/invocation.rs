@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::engine::{Deadline, EngineConfig};
 
 /// The function name local invocations pretend to have.
-pub const LOCAL_FUNCTION_NAME: &str = "ddb-stream-processor";
+pub(crate) const LOCAL_FUNCTION_NAME: &str = "ddb-stream-processor";
 /// The function ARN local invocations pretend to come from.
-pub const LOCAL_FUNCTION_ARN: &str = "arn:aws:lambda:local:000000000000:function:ddb-stream-processor";
+pub(crate) const LOCAL_FUNCTION_ARN: &str = "arn:aws:lambda:local:000000000000:function:ddb-stream-processor";
 
 /// Epoch milliseconds of 2000-01-01: no real invocation deadline is earlier.
 const EARLIEST_REAL_DEADLINE_MS: u64 = 946_684_800_000;
@@ -126,7 +126,7 @@ fn epoch_millis_now() -> u64 {
 }
 
 /// The time budget a `Lambda-Runtime-Deadline-Ms` value leaves at `now_ms`, and how it was read.
-pub fn read_deadline(deadline_ms: u64, now_ms: u64) -> (Duration, DeadlineSource) {
+pub(crate) fn read_deadline(deadline_ms: u64, now_ms: u64) -> (Duration, DeadlineSource) {
     if deadline_ms < EARLIEST_REAL_DEADLINE_MS && deadline_ms <= now_ms {
         return (
             Duration::from_millis(deadline_ms),

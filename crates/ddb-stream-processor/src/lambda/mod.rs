@@ -1,21 +1,21 @@
 //! The Lambda edge: what Lambda sends and what it must be told, in its own wire formats.
 //!
-//! - [`event`]: the payload read as a DynamoDB stream event, with errors that name the bad field;
-//! - [`invocation`]: one invocation's request id, ARN, trace header and deadline (and the emulators
+//! - `event`: the payload read as a DynamoDB stream event, with errors that name the bad field;
+//! - [`Invocation`]: one invocation's request id, ARN, trace header and deadline (and the emulators
 //!   that send the deadline as a duration);
-//! - [`response`]: the engine's disposition as the partial batch response or an error;
-//! - [`invocation_error`]: the errors that fail an invocation, with their stable `errorType`;
-//! - [`shutdown`]: SIGTERM through a no-op extension, without a panic where there is no Extensions API.
+//! - [`batch_response`]: the engine's disposition as the partial batch response or an error;
+//! - [`InvocationError`]: the errors that fail an invocation, with their stable `errorType`;
+//! - `shutdown`: SIGTERM through a no-op extension, without a panic where there is no Extensions API.
 //!
 //! It depends on the engine, never the other way round: the engine's failures are
 //! [`BatchFailure`](crate::engine::BatchFailure)s that [`InvocationError`] wraps.
 
-pub mod event;
-pub mod invocation;
-pub mod invocation_error;
-pub mod response;
-pub mod shutdown;
+pub(crate) mod event;
+mod invocation;
+pub(crate) mod invocation_error;
+mod response;
+pub(crate) mod shutdown;
 
-pub use invocation::Invocation;
+pub use invocation::{DeadlineSource, Invocation};
 pub use invocation_error::InvocationError;
 pub use response::batch_response;

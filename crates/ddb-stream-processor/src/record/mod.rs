@@ -132,7 +132,7 @@ impl TryFrom<EventRecord> for ChangeRecord {
 }
 
 /// The table a record comes from: from its stream ARN, else from its `tableName` field.
-pub fn table_name_of(record: &EventRecord) -> Option<&str> {
+pub(crate) fn table_name_of(record: &EventRecord) -> Option<&str> {
     record
         .event_source_arn
         .as_deref()
@@ -141,7 +141,7 @@ pub fn table_name_of(record: &EventRecord) -> Option<&str> {
 }
 
 /// The table name inside a stream ARN: `arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`.
-pub fn table_name_from_stream_arn(arn: &str) -> Option<&str> {
+pub(crate) fn table_name_from_stream_arn(arn: &str) -> Option<&str> {
     let resource = arn.splitn(6, ':').nth(5)?;
     let mut parts = resource.split('/');
     match (parts.next(), parts.next()) {

@@ -20,14 +20,25 @@ pub struct SequenceNumber(String);
 /// Why a string is not a sequence number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSequenceNumber {
+    /// The string is empty.
     #[error("the sequence number is empty")]
     Empty,
+    /// A character is not a decimal digit.
     #[error("the sequence number {value:?} has a character that is not a decimal digit")]
-    NotDecimal { value: String },
+    NotDecimal {
+        /// The string (a sequence number, not item data).
+        value: String,
+    },
+    /// More digits than a stream uses.
     #[error(
         "the sequence number {value:?} has {digits} digits, more than the {MAX_SEQUENCE_NUMBER_DIGITS} a stream uses"
     )]
-    TooLong { value: String, digits: usize },
+    TooLong {
+        /// The string (a sequence number, not item data).
+        value: String,
+        /// How many digits it has.
+        digits: usize,
+    },
 }
 
 impl SequenceNumber {

@@ -60,7 +60,7 @@ pub struct LogSettings {
 
 /// Formats events as Lambda JSON log objects, one per line.
 #[derive(Debug, Clone)]
-pub struct LambdaJsonFormat {
+pub(crate) struct LambdaJsonFormat {
     clock: Arc<dyn WallClock>,
 }
 
@@ -220,7 +220,7 @@ where
 }
 
 /// Installs the subscriber for the process (stderr) and routes panic reports through it.
-pub fn init(settings: &LogSettings, traces: Option<&Traces>) {
+pub(crate) fn init(settings: &LogSettings, traces: Option<&Traces>) {
     let output = LogOutput {
         writer: std::io::stderr,
         clock: Arc::new(SystemClock),

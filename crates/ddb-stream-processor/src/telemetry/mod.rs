@@ -10,5 +10,3 @@
 pub mod logs;
 pub mod metrics;
 pub mod traces;
-
-pub use logs::init;

@@ -63,7 +63,7 @@ use crate::engine::{RecordObserver, StopReason};
 use crate::record::{Operation, table_name_of};
 
 /// The default flush budget per invocation.
-pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
 /// The batch processor's queue: a full batch of 10,000 record spans and its invocation span, with room
 /// for a batch whose flush has not finished yet.
 pub const DEFAULT_MAX_QUEUE_SIZE: usize = 16_384;
@@ -126,6 +126,7 @@ pub struct TraceSetupError(String);
 
 /// How a flush ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FlushOutcome {
     /// Every span ended so far was handed to the exporter and the export returned.
     Completed,
@@ -265,14 +266,14 @@ fn resource(identity: &FunctionIdentity) -> Resource {
 }
 
 /// The parent context for an invocation with this X-Ray trace header, if it parses.
-pub fn xray_parent(trace_header: &str) -> Option<Context> {
+pub(crate) fn xray_parent(trace_header: &str) -> Option<Context> {
     let span_context = opentelemetry_aws::trace::xray_propagator::span_context_from_str(trace_header)?;
     Some(Context::new().with_remote_span_context(span_context))
 }
 
 /// What the invocation span says about the invocation, beyond its fields.
 #[derive(Debug, Clone, Copy)]
-pub struct InvocationAttributes<'a> {
+pub(crate) struct InvocationAttributes<'a> {
     pub request_id: &'a str,
     pub invoked_function_arn: &'a str,
     pub cold_start: bool,
@@ -280,7 +281,7 @@ pub struct InvocationAttributes<'a> {
 
 impl Traces {
     /// Sets the FaaS convention attributes of a new invocation span.
-    pub fn annotate_invocation(&self, span: &Span, attributes: InvocationAttributes<'_>) {
+    pub(crate) fn annotate_invocation(&self, span: &Span, attributes: InvocationAttributes<'_>) {
         span.set_attribute("faas.trigger", "datasource");
         span.set_attribute("faas.invocation_id", attributes.request_id.to_owned());
         span.set_attribute("faas.coldstart", attributes.cold_start);
@@ -300,7 +301,7 @@ impl Traces {
     }
 
     /// Sets what is known once the batch is parsed.
-    pub fn annotate_batch(&self, span: &Span, records: &[EventRecord]) {
+    pub(crate) fn annotate_batch(&self, span: &Span, records: &[EventRecord]) {
         span.set_attribute("messaging.batch.message_count", records.len() as i64);
         if let Some(table) = records.first().and_then(table_name_of) {
             span.set_attribute("faas.document.collection", table.to_owned());
@@ -308,7 +309,7 @@ impl Traces {
     }
 
     /// Records how the invocation ended: the checkpoint, or the error that fails it.
-    pub fn finish_invocation(
+    pub(crate) fn finish_invocation(
         &self,
         span: &Span,
         checkpoint: Option<&str>,

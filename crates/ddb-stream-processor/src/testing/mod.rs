@@ -5,11 +5,13 @@
 //! - [`ImageScriptedProcessor`]: behaviour scripted by each record's `script` attribute, for tests of
 //!   a whole process (the `scripted-function` binary of this crate runs it);
 //! - [`records`]: records and events as Lambda sends them;
-//! - [`function_command`]: a function binary to run without the caller's configuration.
+//! - [`function_command`]: a function binary to run without the caller's configuration;
+//! - [`internals`]: the encoder, router and parser the library's own tests drive directly.
 //!
 //! A function is wired for a test the way `run` wires it, with the builder methods of
 //! [`StreamHandler`](crate::StreamHandler) and an [`Invocation::local`](crate::Invocation::local).
 
+pub mod internals;
 pub mod records;
 mod scripted;
 

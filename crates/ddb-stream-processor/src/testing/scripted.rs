@@ -11,7 +11,12 @@ use crate::record::ChangeRecord;
 #[derive(Debug, Clone)]
 pub enum Behaviour {
     /// Fails with `kind` on the first `times` attempts, then succeeds.
-    FailTimes { kind: FailureKind, times: u32 },
+    FailTimes {
+        /// How the failing attempts fail.
+        kind: FailureKind,
+        /// How many attempts fail before one succeeds.
+        times: u32,
+    },
     /// Fails with `kind` on every attempt.
     AlwaysFail(FailureKind),
     /// Panics with this message.
@@ -29,6 +34,7 @@ pub struct ScriptedProcessor {
 }
 
 impl ScriptedProcessor {
+    /// A processor that succeeds on every record until the test scripts one.
     pub fn new() -> Self {
         Self::default()
     }

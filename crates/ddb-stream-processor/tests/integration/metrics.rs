@@ -9,10 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use ddb_stream_processor::clock::FixedClock;
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
-use ddb_stream_processor::telemetry::metrics::emf::{self, Directive, Metric, Unit, Values};
+use ddb_stream_processor::telemetry::metrics::Unit;
 use ddb_stream_processor::telemetry::metrics::sink::MemorySink;
-use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig, catalog, router};
+use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig, catalog};
 use ddb_stream_processor::testing::ImageScriptedProcessor;
+use ddb_stream_processor::testing::internals::emf::{self, Directive, Metric, Values};
+use ddb_stream_processor::testing::internals::install_metrics_router;
 use ddb_stream_processor::{
     BatchEngine, ChangeRecord, FailureKind, Invocation, RecordError, RecordProcessor, StreamHandler,
 };
@@ -479,7 +481,7 @@ impl RecordProcessor for CountingProcessor {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_invocations_never_mix_their_metrics() {
     assert!(
-        router::install(),
+        install_metrics_router(),
         "the router is this test binary's global recorder"
     );
     let (handler, sink) = handler_with(CountingProcessor, EngineConfig::default(), metrics_config());

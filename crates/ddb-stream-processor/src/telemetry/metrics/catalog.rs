@@ -19,6 +19,7 @@ pub enum Kind {
 
 /// One metric of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MetricDefinition {
     /// The CloudWatch metric name.
     pub name: &'static str,
@@ -39,7 +40,7 @@ pub struct MetricDefinition {
 pub use super::emf::SERVICE_DIMENSION;
 
 /// Records whose processing succeeded in this invocation.
-pub const RECORDS_PROCESSED: MetricDefinition = MetricDefinition {
+pub(crate) const RECORDS_PROCESSED: MetricDefinition = MetricDefinition {
     name: "RecordsProcessed",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -49,7 +50,7 @@ pub const RECORDS_PROCESSED: MetricDefinition = MetricDefinition {
 };
 
 /// Records whose processing failed after in-process retries.
-pub const RECORDS_FAILED: MetricDefinition = MetricDefinition {
+pub(crate) const RECORDS_FAILED: MetricDefinition = MetricDefinition {
     name: "RecordsFailed",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -59,7 +60,7 @@ pub const RECORDS_FAILED: MetricDefinition = MetricDefinition {
 };
 
 /// Records handed back to the stream for redelivery.
-pub const RECORDS_RETRIED: MetricDefinition = MetricDefinition {
+pub(crate) const RECORDS_RETRIED: MetricDefinition = MetricDefinition {
     name: "RecordsRetried",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -69,7 +70,7 @@ pub const RECORDS_RETRIED: MetricDefinition = MetricDefinition {
 };
 
 /// The age of the oldest record of the batch when processing started.
-pub const ITERATOR_AGE: MetricDefinition = MetricDefinition {
+pub(crate) const ITERATOR_AGE: MetricDefinition = MetricDefinition {
     name: "IteratorAge",
     unit: Unit::Milliseconds,
     kind: Kind::Counter,
@@ -79,7 +80,7 @@ pub const ITERATOR_AGE: MetricDefinition = MetricDefinition {
 };
 
 /// 1 on the first invocation of a process, in a document of its own.
-pub const COLD_START: MetricDefinition = MetricDefinition {
+pub(crate) const COLD_START: MetricDefinition = MetricDefinition {
     name: "ColdStart",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -89,7 +90,7 @@ pub const COLD_START: MetricDefinition = MetricDefinition {
 };
 
 /// Records in the batch.
-pub const BATCH_SIZE: MetricDefinition = MetricDefinition {
+pub(crate) const BATCH_SIZE: MetricDefinition = MetricDefinition {
     name: "BatchSize",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -99,7 +100,7 @@ pub const BATCH_SIZE: MetricDefinition = MetricDefinition {
 };
 
 /// Time to process each record, retries included.
-pub const RECORD_PROCESSING_TIME: MetricDefinition = MetricDefinition {
+pub(crate) const RECORD_PROCESSING_TIME: MetricDefinition = MetricDefinition {
     name: "RecordProcessingTime",
     unit: Unit::Milliseconds,
     kind: Kind::Distribution,
@@ -109,7 +110,7 @@ pub const RECORD_PROCESSING_TIME: MetricDefinition = MetricDefinition {
 };
 
 /// Time to process the whole batch.
-pub const BATCH_PROCESSING_TIME: MetricDefinition = MetricDefinition {
+pub(crate) const BATCH_PROCESSING_TIME: MetricDefinition = MetricDefinition {
     name: "BatchProcessingTime",
     unit: Unit::Milliseconds,
     kind: Kind::Counter,
@@ -119,7 +120,7 @@ pub const BATCH_PROCESSING_TIME: MetricDefinition = MetricDefinition {
 };
 
 /// In-process retries of transient failures.
-pub const IN_PROCESS_RETRIES: MetricDefinition = MetricDefinition {
+pub(crate) const IN_PROCESS_RETRIES: MetricDefinition = MetricDefinition {
     name: "InProcessRetries",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -129,7 +130,7 @@ pub const IN_PROCESS_RETRIES: MetricDefinition = MetricDefinition {
 };
 
 /// Panics caught.
-pub const PANICS_CAUGHT: MetricDefinition = MetricDefinition {
+pub(crate) const PANICS_CAUGHT: MetricDefinition = MetricDefinition {
     name: "PanicsCaught",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -139,7 +140,7 @@ pub const PANICS_CAUGHT: MetricDefinition = MetricDefinition {
 };
 
 /// Batches stopped by the deadline.
-pub const DEADLINE_CHECKPOINTS: MetricDefinition = MetricDefinition {
+pub(crate) const DEADLINE_CHECKPOINTS: MetricDefinition = MetricDefinition {
     name: "DeadlineCheckpoints",
     unit: Unit::Count,
     kind: Kind::Counter,
@@ -149,7 +150,7 @@ pub const DEADLINE_CHECKPOINTS: MetricDefinition = MetricDefinition {
 };
 
 /// Invocations whose trace flush did not complete.
-pub const TRACE_FLUSH_FAILURES: MetricDefinition = MetricDefinition {
+pub(crate) const TRACE_FLUSH_FAILURES: MetricDefinition = MetricDefinition {
     name: "TraceFlushFailures",
     unit: Unit::Count,
     kind: Kind::Counter,

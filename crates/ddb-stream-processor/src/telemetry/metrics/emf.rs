@@ -44,8 +44,9 @@ pub const MAX_NAMESPACE_LENGTH: usize = 256;
 /// Serialized document size: well under the older 256 KB limit.
 pub const MAX_DOCUMENT_BYTES: usize = 200 * 1024;
 
-/// The units CloudWatch accepts.
+/// The units CloudWatch accepts, each variant named as CloudWatch spells it ([`Unit::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // a variant's name is its CloudWatch unit; a doc line each would repeat it
 pub enum Unit {
     Seconds,
     Microseconds,
@@ -149,10 +150,13 @@ pub enum Values {
 /// One metric to encode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
+    /// The CloudWatch metric name.
     pub name: String,
     /// Extra dimensions (the facade's labels), added to `Service`.
     pub labels: Vec<(String, String)>,
+    /// The CloudWatch unit.
     pub unit: Unit,
+    /// The value or the samples.
     pub values: Values,
 }
 

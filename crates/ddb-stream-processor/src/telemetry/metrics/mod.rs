@@ -1,20 +1,23 @@
 //! CloudWatch metrics in the Embedded Metric Format: what each invocation did to its batch.
 //!
-//! Every invocation ends with exactly one [`Metrics::flush`], on every path (success, partial
+//! Every invocation ends with exactly one flush of its [`Metrics`], on every path (success, partial
 //! failure, whole-invocation error, deadline checkpoint, caught panic), before the handler returns
 //! and so before the runtime asks for the next event. The pieces:
 //!
 //! - [`catalog`]: every metric the function writes (name, unit, meaning), the one source of truth;
-//! - [`collector`]: a `metrics` facade recorder scoped to one invocation;
-//! - [`router`]: the global recorder that sends business code's facade calls to the right invocation;
-//! - [`emf`]: the encoder that turns a collection into documents valid by the specification;
+//! - `collector`: a `metrics` facade recorder scoped to one invocation;
+//! - `router`: the global recorder that sends business code's facade calls to the right invocation;
+//! - `emf`: the encoder that turns a collection into documents valid by the specification;
 //! - [`sink`]: stdout under Lambda, stderr locally, memory in tests.
 
 pub mod catalog;
-pub mod collector;
-pub mod emf;
-pub mod router;
+mod collector;
+pub(crate) mod emf;
+pub(crate) mod router;
 pub mod sink;
+
+use collector::InvocationMetrics;
+pub use emf::{Unit, validate_namespace};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,15 +36,15 @@ use catalog::{
     PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED, RECORDS_PROCESSED, RECORDS_RETRIED,
     TRACE_FLUSH_FAILURES,
 };
-use collector::{InvocationMetrics, Recorded, RecordedMetric};
+use collector::{Recorded, RecordedMetric};
 use sink::MetricsSink;
 
 /// The default CloudWatch namespace (`POWERTOOLS_METRICS_NAMESPACE`).
 pub const DEFAULT_NAMESPACE: &str = "DdbStreamProcessor";
 /// The service name when neither `POWERTOOLS_SERVICE_NAME` nor a function name is known.
-pub const DEFAULT_SERVICE: &str = "ddb-stream-processor";
+pub(crate) const DEFAULT_SERVICE: &str = "ddb-stream-processor";
 /// The default number of samples kept per distribution and invocation: one EMF document's worth.
-pub const DEFAULT_MAX_SAMPLES: usize = 100;
+pub(crate) const DEFAULT_MAX_SAMPLES: usize = 100;
 
 /// How metrics are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,28 +75,28 @@ impl Default for MetricsConfig {
 
 /// What the handler learnt about one invocation, for its metrics.
 #[derive(Debug, Clone, Default)]
-pub struct InvocationSummary<'a> {
-    pub request_id: &'a str,
-    pub xray_trace_id: Option<&'a str>,
-    pub function_version: Option<&'a str>,
+pub(crate) struct InvocationSummary<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) xray_trace_id: Option<&'a str>,
+    pub(crate) function_version: Option<&'a str>,
     /// When the invocation started (wall clock): the EMF timestamp and the base of the iterator age.
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     /// Facts about the batch, when the payload was an event.
-    pub batch: Option<&'a BatchFacts>,
+    pub(crate) batch: Option<&'a BatchFacts>,
     /// The number of records, when the payload was not a valid event but still had a `Records` array.
-    pub records_in_invalid_event: Option<usize>,
+    pub(crate) records_in_invalid_event: Option<usize>,
     /// What the engine did, when it ran.
-    pub outcome: Option<&'a BatchOutcome>,
+    pub(crate) outcome: Option<&'a BatchOutcome>,
     /// How long the engine took.
-    pub batch_time: Option<Duration>,
+    pub(crate) batch_time: Option<Duration>,
     /// The error that fails the invocation, if any.
-    pub error: Option<&'a InvocationError>,
+    pub(crate) error: Option<&'a InvocationError>,
     /// The handler itself panicked (a bug in the template): counted as a caught panic.
-    pub handler_panicked: bool,
+    pub(crate) handler_panicked: bool,
     /// The first invocation of the process: a `ColdStart` document is written.
-    pub cold_start: bool,
+    pub(crate) cold_start: bool,
     /// How the trace flush ended, when traces are on.
-    pub trace_flush: Option<&'a FlushOutcome>,
+    pub(crate) trace_flush: Option<&'a FlushOutcome>,
 }
 
 /// The metrics pipeline of a handler: configuration, sink, clock and cold-start state.
@@ -145,12 +148,12 @@ impl Metrics {
     }
 
     /// The current wall-clock time.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
     /// A fresh collection for one invocation.
-    pub fn start_invocation(&self) -> Arc<InvocationMetrics> {
+    pub(crate) fn start_invocation(&self) -> Arc<InvocationMetrics> {
         Arc::new(match self.sampling_seed {
             Some(seed) => InvocationMetrics::with_seed(self.config.max_samples, seed),
             None => InvocationMetrics::new(self.config.max_samples),
@@ -159,7 +162,11 @@ impl Metrics {
 
     /// Records the invocation's own metrics into `collected`, encodes everything and writes it: the
     /// one flush of the invocation. Returns the documents written (empty when disabled).
-    pub fn flush(&self, collected: &InvocationMetrics, summary: &InvocationSummary<'_>) -> Vec<String> {
+    pub(crate) fn flush(
+        &self,
+        collected: &InvocationMetrics,
+        summary: &InvocationSummary<'_>,
+    ) -> Vec<String> {
         if !self.config.enabled {
             return Vec::new();
         }

@@ -29,6 +29,7 @@ impl<W> fmt::Debug for WriterSink<W> {
 }
 
 impl<W: Write + Send> WriterSink<W> {
+    /// A sink that writes each document as one line to `writer`.
     pub fn new(writer: W) -> Self {
         Self {
             writer: Mutex::new(writer),
