@@ -209,39 +209,44 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigErrors> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads the variables through `lookup` (the environment in production, a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Reads the variables through `lookup` (the environment in production, a map in tests). Every
+    /// bad value is reported, not only the first, so one deploy fixes them all.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
         let variable = |name: &'static str| {
             lookup(name)
                 .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty())
                 .map(|value| (name, value))
         };
+        let mut problems = Problems::default();
 
         let max_attempts = match variable(MAX_ATTEMPTS) {
-            Some(found) => whole_number(found, 1, 20)? as u32,
+            Some(found) => problems.or(whole_number(found, 1, 20), 0) as u32,
             None => crate::engine::DEFAULT_MAX_ATTEMPTS,
         };
         let base_delay = match variable(RETRY_BASE_DELAY_MS) {
-            Some(found) => Duration::from_millis(whole_number(found, 1, 60_000)?),
+            Some(found) => Duration::from_millis(problems.or(whole_number(found, 1, 60_000), 0)),
             None => crate::engine::DEFAULT_BASE_DELAY,
         };
         let max_delay = match variable(RETRY_MAX_DELAY_MS) {
-            Some(found) => Duration::from_millis(whole_number(found, base_delay.as_millis() as u64, 60_000)?),
+            Some(found) => Duration::from_millis(
+                problems.or(whole_number(found, base_delay.as_millis() as u64, 60_000), 0),
+            ),
             None => crate::engine::DEFAULT_MAX_DELAY.max(base_delay),
         };
         let deadline_margin = match variable(DEADLINE_MARGIN_MS) {
             Some((_, value)) if value.eq_ignore_ascii_case("auto") => DeadlineMargin::Proportional,
-            Some(found) => DeadlineMargin::Fixed(Duration::from_millis(
+            Some(found) => DeadlineMargin::Fixed(Duration::from_millis(problems.or(
                 whole_number(found, 10, 900_000).map_err(|error| ConfigError {
                     expected: format!("`auto` or {}", error.expected),
                     ..error
-                })?,
-            )),
+                }),
+                0,
+            ))),
             None => DeadlineMargin::Proportional,
         };
         let first_record_failure = match variable(FIRST_RECORD_FAILURE) {
@@ -250,28 +255,31 @@ impl Settings {
             Some((_, value)) if value.eq_ignore_ascii_case("report") => {
                 FirstRecordFailurePolicy::ReportItemFailure
             }
-            Some((variable, value)) => {
-                return Err(ConfigError {
+            Some((variable, value)) => problems.or(
+                Err(ConfigError {
                     variable,
                     value,
                     expected: "`error` or `report`".into(),
-                });
-            }
+                }),
+                FirstRecordFailurePolicy::ReturnError,
+            ),
         };
 
-        let log_keys = boolean(variable(LOG_KEYS))?.unwrap_or(false);
+        let log_keys = problems.or(boolean(variable(LOG_KEYS)), None).unwrap_or(false);
         let max_in_flight = match variable(MAX_IN_FLIGHT) {
-            Some(found) => whole_number(found, 1, 1_000)? as usize,
+            Some(found) => problems.or(whole_number(found, 1, 1_000), 1) as usize,
             None => 1,
         };
         let endpoint = [OTLP_TRACES_ENDPOINT, OTLP_ENDPOINT]
             .into_iter()
             .find_map(|name| variable(name).map(|(_, value)| value));
-        let traces_disabled = boolean(variable(OTEL_SDK_DISABLED))?.unwrap_or(false);
+        let traces_disabled = problems
+            .or(boolean(variable(OTEL_SDK_DISABLED)), None)
+            .unwrap_or(false);
         let traces = TraceSettings {
             endpoint: endpoint.filter(|_| !traces_disabled),
             flush_timeout: match variable(TRACE_FLUSH_TIMEOUT_MS) {
-                Some(found) => Duration::from_millis(whole_number(found, 10, 10_000)?),
+                Some(found) => Duration::from_millis(problems.or(whole_number(found, 10, 10_000), 0)),
                 None => DEFAULT_FLUSH_TIMEOUT,
             },
             xray_propagation: variable(OTEL_PROPAGATORS).is_some_and(|(_, value)| {
@@ -280,26 +288,32 @@ impl Settings {
                     .any(|propagator| matches!(propagator.trim(), "xray" | "xray-lambda"))
             }),
             queue_size_from_environment: match variable(OTEL_BSP_MAX_QUEUE_SIZE) {
-                Some(found) => {
-                    whole_number(found, 1, 1_000_000)?;
-                    true
-                }
+                Some(found) => problems.or(whole_number(found, 1, 1_000_000).map(|_| true), false),
                 None => false,
             },
         };
 
         let metrics = MetricsConfig {
-            enabled: !boolean(variable(METRICS_DISABLED))?.unwrap_or(false),
-            namespace: checked(variable(METRICS_NAMESPACE), validate_namespace)?
+            enabled: !problems
+                .or(boolean(variable(METRICS_DISABLED)), None)
+                .unwrap_or(false),
+            namespace: problems
+                .or(checked(variable(METRICS_NAMESPACE), validate_namespace), None)
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
-            service: checked(
-                variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)),
-                validate_dimension_value,
-            )?
-            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
-            high_resolution: boolean(variable(METRICS_HIGH_RESOLUTION))?.unwrap_or(false),
+            service: problems
+                .or(
+                    checked(
+                        variable(SERVICE_NAME).or_else(|| variable(FUNCTION_NAME)),
+                        validate_dimension_value,
+                    ),
+                    None,
+                )
+                .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
+            high_resolution: problems
+                .or(boolean(variable(METRICS_HIGH_RESOLUTION)), None)
+                .unwrap_or(false),
             max_samples: match variable(METRICS_MAX_SAMPLES) {
-                Some(found) => whole_number(found, 1, 10_000)? as usize,
+                Some(found) => problems.or(whole_number(found, 1, 10_000), 1) as usize,
                 None => DEFAULT_MAX_SAMPLES,
             },
         };
@@ -308,32 +322,35 @@ impl Settings {
             None => LogFormat::Text,
             Some((_, value)) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
             Some((_, value)) if value.eq_ignore_ascii_case("text") => LogFormat::Text,
-            Some((variable, value)) => {
-                return Err(ConfigError {
+            Some((variable, value)) => problems.or(
+                Err(ConfigError {
                     variable,
                     value,
                     expected: "`JSON` or `Text`".into(),
-                });
-            }
+                }),
+                LogFormat::Text,
+            ),
         };
-        let lambda_level = variable(LOG_LEVEL).map(lambda_log_level).transpose()?;
+        let lambda_level = problems.or(variable(LOG_LEVEL).map(lambda_log_level).transpose(), None);
         let filter = match (lambda_level, variable(RUST_LOG)) {
             (Some(level), _) => level.to_string(),
             (None, Some((variable, value))) => match EnvFilter::builder().parse(&value) {
                 Ok(_) => value,
-                Err(error) => {
-                    return Err(ConfigError {
+                Err(error) => problems.or(
+                    Err(ConfigError {
                         variable,
                         value,
                         expected: format!(
                             "a tracing filter such as `info` or `warn,my_crate=debug` ({error})"
                         ),
-                    });
-                }
+                    }),
+                    String::new(),
+                ),
             },
             (None, None) => LevelFilter::INFO.to_string(),
         };
 
+        problems.into_result()?;
         Ok(Settings {
             engine: EngineConfig {
                 retry: RetryPolicy {
@@ -355,6 +372,55 @@ impl Settings {
                 lambda_level,
             },
         })
+    }
+}
+
+/// Every variable with a value the function cannot use, in the order they are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The bad variables, one error each (never empty).
+    pub fn errors(&self) -> &[ConfigError] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let [only] = self.0.as_slice() {
+            return write!(f, "{only}");
+        }
+        write!(f, "{} settings are not valid: ", self.0.len())?;
+        for (index, error) in self.0.iter().enumerate() {
+            let separator = if index == 0 { "" } else { "; " };
+            write!(f, "{separator}{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The problems found while reading the settings; reading goes on with a stand-in value so that
+/// every bad variable is found in one pass, and the stand-ins are never used.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn or<T>(&mut self, result: Result<T, ConfigError>, stand_in: T) -> T {
+        result.unwrap_or_else(|error| {
+            self.0.push(error);
+            stand_in
+        })
+    }
+
+    fn into_result(self) -> Result<(), ConfigErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(self.0))
+        }
     }
 }
 
@@ -475,12 +541,53 @@ mod tests {
 
     use super::*;
 
+    /// The settings, or the one error they have (a test with several bad values reads them itself).
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
+        Settings::from_lookup(|name| map.get(name).cloned()).map_err(|errors| {
+            assert_eq!(errors.errors().len(), 1, "{errors}");
+            errors.errors()[0].clone()
+        })
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_at_once_and_the_good_ones_are_not() {
+        let map: HashMap<&str, &str> = [
+            (MAX_ATTEMPTS, "zero"),
+            (RETRY_BASE_DELAY_MS, "100"),
+            (LOG_FORMAT, "xml"),
+            (RUST_LOG, "info,["),
+            (METRICS_MAX_SAMPLES, "0"),
+        ]
+        .into();
+        let errors = Settings::from_lookup(|name| map.get(name).map(|value| value.to_string())).unwrap_err();
+        let variables: Vec<&str> = errors.errors().iter().map(|error| error.variable).collect();
+        assert_eq!(
+            variables,
+            [MAX_ATTEMPTS, METRICS_MAX_SAMPLES, LOG_FORMAT, RUST_LOG]
+        );
+        let message = errors.to_string();
+        assert!(
+            message.starts_with("4 settings are not valid: PROCESSOR_MAX_ATTEMPTS=\"zero\" is not valid: "),
+            "{message}"
+        );
+        assert!(
+            message.contains("; AWS_LAMBDA_LOG_FORMAT=\"xml\" is not valid: `JSON` or `Text`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn one_bad_setting_reads_as_that_error_alone() {
+        let errors =
+            Settings::from_lookup(|name| (name == LOG_FORMAT).then(|| "xml".to_owned())).unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            "AWS_LAMBDA_LOG_FORMAT=\"xml\" is not valid: `JSON` or `Text`"
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! The fields of the enclosing spans (the invocation's `requestId` and `xrayTraceId`, the record's
 //! `eventId`, `sequenceNumber`, `operation`, `table`, `attempt`) are lifted to the top level, so
 //! Logs Insights can filter on them directly. Span fields with a dot in their name (`otel.name`,
-//! `otel.kind`) configure the trace export and are left out of logs.
+//! `otel.kind`) configure the trace export and are left out of logs; in text format, so are the
+//! `otel.*` fields.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,8 +28,9 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::{Event, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields, MakeWriter};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -209,6 +211,7 @@ where
             .with_filter(filter)
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .fmt_fields(TextFields)
             .with_ansi(output.ansi)
             .with_writer(output.writer)
             .with_filter(filter)
@@ -217,6 +220,51 @@ where
     let mut layers = vec![logs];
     layers.extend(traces.map(Traces::layer));
     Box::new(Registry::default().with(layers))
+}
+
+/// The fields of text lines: the message as is, then `name=value` pairs separated by spaces, without
+/// the `otel.*` fields that only tell the trace export what to call a span.
+struct TextFields;
+
+impl<'writer> FormatFields<'writer> for TextFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> std::fmt::Result {
+        let mut visitor = TextFieldVisitor {
+            writer,
+            written: false,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct TextFieldVisitor<'writer> {
+    writer: Writer<'writer>,
+    written: bool,
+    result: std::fmt::Result,
+}
+
+impl Visit for TextFieldVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if self.result.is_err() || field.name().starts_with("otel.") {
+            return;
+        }
+        let separator = if self.written { " " } else { "" };
+        self.written = true;
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{separator}{value:?}")
+        } else {
+            write!(self.writer, "{separator}{}={value:?}", field.name())
+        };
+    }
 }
 
 /// Installs the subscriber for the process (stderr) and routes panic reports through it.
@@ -334,5 +382,33 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert!(lines[0].contains("INFO") && lines[0].contains("hello") && lines[0].contains("answer=42"));
         assert!(serde_json::from_str::<Value>(&lines[0]).is_err());
+    }
+
+    #[test]
+    fn text_lines_leave_out_the_otel_fields_and_keep_the_others() {
+        let settings = LogSettings {
+            format: LogFormat::Text,
+            filter: "info".into(),
+            lambda_level: None,
+        };
+        let lines = lines(&settings, || {
+            let invocation = info_span!(
+                "invocation",
+                otel.name = "orders-stream",
+                requestId = "req-1",
+                otel.kind = "server"
+            );
+            let _invocation = invocation.enter();
+            tracing::warn!(handed_back = 2, reason = "poison", "record failed");
+        });
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].ends_with(
+                "WARN invocation{requestId=\"req-1\"}: ddb_stream_processor::telemetry::logs::tests: \
+                 record failed handed_back=2 reason=\"poison\""
+            ),
+            "{}",
+            lines[0]
+        );
     }
 }
