@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit, Statistic,
@@ -244,8 +245,8 @@ where
 {
     let details = chain(&error);
     let message = error.message().map_or_else(|| details.clone(), str::to_owned);
-    if format!("{error:?}").contains("CredentialsNotLoaded") {
-        return CloudError::NoCredentials("no provider of the standard chain gave credentials".into());
+    if let Some(problem) = credentials_problem(&error) {
+        return CloudError::NoCredentials(problem);
     }
     match error.code() {
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
@@ -275,6 +276,25 @@ where
             },
         },
     }
+}
+
+/// What the credential chain said, when loading credentials is what failed: every provider found
+/// nothing, or one failed (an instance-metadata endpoint that refuses with 403, a broken profile).
+/// The SDK reports both as a dispatch failure, which is not a network problem.
+fn credentials_problem(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
+            return Some(match credentials {
+                CredentialsError::CredentialsNotLoaded(_) => {
+                    "no provider of the standard chain gave credentials".to_owned()
+                }
+                other => chain(other),
+            });
+        }
+        next = current.source();
+    }
+    None
 }
 
 /// The error and its sources, each once, joined by ": " (no debug dump).

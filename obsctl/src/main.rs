@@ -15,7 +15,7 @@ use obsctl::definitions::Definitions;
 use obsctl::lint::{self, Problem};
 use obsctl::plan::{self, Plan, State};
 use obsctl::render;
-use obsctl::resolve::Values;
+use obsctl::resolve::{ResolveError, Values};
 
 /// Render, lint, diff and apply the dashboards and alarms kept next to the code.
 #[derive(Debug, Parser)]
@@ -93,6 +93,9 @@ fn main() -> ExitCode {
 }
 
 fn run_render(repo: &Path, check: bool) -> ExitCode {
+    if let Err(code) = check_repository(repo, "render") {
+        return code;
+    }
     let files = match render::render(repo) {
         Ok(files) => files,
         Err(error) => {
@@ -133,7 +136,25 @@ fn run_render(repo: &Path, check: bool) -> ExitCode {
     }
 }
 
+/// Says so when `repo` is not a repository of the template at all (obsctl run from elsewhere), rather
+/// than reporting the first folder it could not read.
+fn check_repository(repo: &Path, command: &str) -> Result<(), ExitCode> {
+    if repo.join("dashboards").is_dir()
+        || repo.join("alarms").is_dir()
+        || repo.join("template.yaml").is_file()
+    {
+        return Ok(());
+    }
+    eprintln!(
+        "obsctl {command}: {} has no template.yaml, dashboards/ or alarms/: run obsctl in the \
+         repository of the function, or pass --repo DIR",
+        repo.display()
+    );
+    Err(ExitCode::from(2))
+}
+
 fn load(repo: &Path, command: &str) -> Result<Definitions, ExitCode> {
+    check_repository(repo, command)?;
     Definitions::load(repo).map_err(|error| {
         eprintln!("obsctl {command}: {error}");
         ExitCode::from(2)
@@ -223,7 +244,13 @@ async fn remote(definitions: &Definitions, target: &Target, action: Action) -> R
         stack.as_ref(),
         &overrides,
     )
-    .map_err(|error| error.to_string())?;
+    .map_err(|error| match (&error, &stack) {
+        (ResolveError::Missing { names }, None) => format!(
+            "no value for {names}: pass --stack-name NAME to read them from the deployed stack, or \
+             --var NAME=VALUE for each"
+        ),
+        _ => error.to_string(),
+    })?;
     let prefix = match (
         &target.alarm_prefix,
         stack.as_ref().map(|stack| &stack.name),

@@ -180,3 +180,18 @@ fn lint_reports_an_alarm_cloudwatch_would_reject() {
         stderr(&diff)
     );
 }
+
+#[test]
+fn outside_the_repository_every_command_says_to_pass_repo() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    for command in [&["render"][..], &["lint"], &["diff", "--stack-name", "orders"]] {
+        let output = obsctl(elsewhere.path(), command);
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("has no template.yaml, dashboards/ or alarms/")
+                && message.contains("--repo DIR"),
+            "{command:?}: {message}"
+        );
+    }
+}

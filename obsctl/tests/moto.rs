@@ -403,3 +403,57 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
     assert_eq!(no_region.status.code(), Some(2));
     assert!(text(&no_region).contains("no AWS region"), "{}", text(&no_region));
 }
+
+/// An instance-metadata endpoint on 127.0.0.1 that refuses every request with 403, as IMDS does when
+/// it is disabled or the hop limit is too low; it lives as long as the test process.
+fn forbidding_instance_metadata_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0_u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn a_forbidden_instance_metadata_endpoint_is_reported_as_missing_credentials_not_the_network() {
+    let output = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
+        .args(["--region", REGION, "--endpoint-url", "http://127.0.0.1:1"])
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            forbidding_instance_metadata_endpoint(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output);
+    assert!(
+        message.contains("no AWS credentials") && message.contains("IMDS"),
+        "{message}"
+    );
+    assert!(!message.contains("cannot reach AWS"), "{message}");
+}
+
+#[test]
+fn diff_without_a_stack_says_to_name_it() {
+    let output = obsctl_without_aws_configuration(&["diff"])
+        .args(["--region", REGION, "--endpoint-url", "http://127.0.0.1:1"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output);
+    assert!(
+        message.contains("StreamProcessorFunction") && message.contains("pass --stack-name NAME"),
+        "{message}"
+    );
+}
