@@ -22,12 +22,11 @@
 //! - the record to report has no valid `SequenceNumber`: an empty identifier would silently mean
 //!   "retry everything" and any other record would be wrong.
 
-use aws_lambda_events::event::dynamodb::EventRecord;
-
 use super::config::FirstRecordFailurePolicy;
 use super::failure::BatchFailure;
 use super::outcome::{Disposition, Stop};
 use crate::record::sequence_number::{self, compare};
+use crate::record::{BatchRecord, identity};
 
 /// Decides the response for a batch that stopped at `stop` (or ran to the end when `None`).
 pub(crate) fn decide(stop: Option<&Stop>, policy: FirstRecordFailurePolicy) -> Disposition {
@@ -67,10 +66,10 @@ pub(crate) fn decide(stop: Option<&Stop>, policy: FirstRecordFailurePolicy) -> D
 /// placed after the checkpoint but numbered below it would never be redelivered. A batch that breaks
 /// the order is refused before any record is processed. Records without a valid sequence number are
 /// skipped here; they only matter if one of them has to be reported.
-pub(crate) fn check_order(records: &[EventRecord]) -> Result<(), BatchFailure> {
+pub(crate) fn check_order(records: &[BatchRecord]) -> Result<(), BatchFailure> {
     let mut previous: Option<(usize, &str)> = None;
     for (index, record) in records.iter().enumerate() {
-        let Some(current) = record.change.sequence_number.as_deref() else {
+        let Some(current) = identity(record).sequence_number else {
             continue;
         };
         if sequence_number::validate(current).is_err() {
@@ -181,13 +180,17 @@ mod tests {
         ));
     }
 
-    fn records(sequence_numbers: &[Option<&str>]) -> Vec<EventRecord> {
+    fn records(sequence_numbers: &[Option<&str>]) -> Vec<BatchRecord> {
         sequence_numbers
             .iter()
             .map(|sequence_number| {
-                let mut record = EventRecord::default();
-                record.change.sequence_number = sequence_number.map(str::to_owned);
-                record
+                BatchRecord::Unreadable(crate::record::UnknownOperation {
+                    event_name: "TEST".into(),
+                    event_id: "e".into(),
+                    sequence_number: sequence_number.map(str::to_owned),
+                    table_name: None,
+                    keys: Default::default(),
+                })
             })
             .collect()
     }

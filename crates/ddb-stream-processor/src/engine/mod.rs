@@ -30,7 +30,6 @@ mod stop_reason;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::{Instrument, Span, debug_span, error, field, info_span, warn};
 
 pub(crate) use attempt::panic_message;
@@ -43,7 +42,7 @@ pub use outcome::{BatchOutcome, Disposition, Stop};
 pub use stop_reason::StopReason;
 
 use crate::processor::RecordProcessor;
-use crate::record::{ChangeRecord, table_name_of};
+use crate::record::{BatchRecord, identity};
 use attempt::{RecordResult, process_record};
 
 /// Processes batches with one configuration. Cheap to share: it holds no per-batch state.
@@ -91,7 +90,7 @@ impl BatchEngine {
     pub async fn process_batch<P: RecordProcessor>(
         &self,
         processor: &P,
-        records: Vec<EventRecord>,
+        records: Vec<BatchRecord>,
         deadline: &Deadline,
     ) -> BatchOutcome {
         let batch_size = records.len();
@@ -117,15 +116,13 @@ impl BatchEngine {
     async fn process_in_order<P: RecordProcessor>(
         &self,
         processor: &P,
-        records: Vec<EventRecord>,
+        records: Vec<BatchRecord>,
         deadline: &Deadline,
         outcome: &mut BatchOutcome,
     ) -> Span {
         let mut rng = self.rng(0);
-        for (index, event_record) in records.into_iter().enumerate() {
-            let attempted = self
-                .attempt(processor, index, event_record, deadline, &mut rng)
-                .await;
+        for (index, record) in records.into_iter().enumerate() {
+            let attempted = self.attempt(processor, index, record, deadline, &mut rng).await;
             if let Some(span) = outcome.count(attempted) {
                 return span;
             }
@@ -139,34 +136,34 @@ impl BatchEngine {
             .map_or_else(fastrand::Rng::new, |seed| fastrand::Rng::with_seed(seed ^ lane))
     }
 
-    /// Runs one record in its span, from the wire type to its result.
+    /// Runs one record in its span, to its result.
     async fn attempt<P: RecordProcessor>(
         &self,
         processor: &P,
         index: usize,
-        event_record: EventRecord,
+        record: BatchRecord,
         deadline: &Deadline,
         rng: &mut fastrand::Rng,
     ) -> Attempted {
         let span = record_span(
-            &event_record,
+            &record,
             self.config.log_keys || self.observer.wants_record_spans(),
         );
-        self.observer.record_started(&span, &event_record);
+        self.observer.record_started(&span, &record);
         if self.config.log_keys {
-            span.record("keys", keys_as_json(&event_record).as_str());
+            span.record("keys", keys_as_json(&record).as_str());
         }
         let started = tokio::time::Instant::now();
         // The record's identity is moved out of it after processing, never copied per record.
-        let (result, event_id, sequence_number, operation) = match ChangeRecord::try_from(event_record) {
-            Ok(record) => {
+        let (result, event_id, sequence_number, operation) = match record {
+            BatchRecord::Change(record) => {
                 let result = process_record(processor, &record, &self.config.retry, deadline, rng, &span)
                     .instrument(span.clone())
                     .await;
                 let operation = record.operation.as_str().to_owned();
                 (result, record.event_id, record.sequence_number, operation)
             }
-            Err(unreadable) => (
+            BatchRecord::Unreadable(unreadable) => (
                 RecordResult::NotCompleted(StopReason::Invalid {
                     message: unreadable.to_string(),
                 }),
@@ -250,15 +247,16 @@ impl BatchOutcome {
 /// reaches the failure's log line) — and a DEBUG span otherwise: per-record detail belongs to DEBUG, and a disabled span costs nothing, where
 /// formatting one per record would cost a 10,000-record batch dearly. The lines that matter (a
 /// failure, a retry) carry the record's identity in their own fields.
-fn record_span(record: &EventRecord, info: bool) -> Span {
+fn record_span(record: &BatchRecord, info: bool) -> Span {
+    let record = identity(record);
     macro_rules! span_at {
         ($span:ident) => {
             $span!(
                 "record",
-                eventId = %record.event_id,
-                sequenceNumber = record.change.sequence_number.as_deref().unwrap_or_default(),
-                operation = %record.event_name,
-                table = table_name_of(record).unwrap_or_default(),
+                eventId = record.event_id,
+                sequenceNumber = record.sequence_number.unwrap_or_default(),
+                operation = record.event_name,
+                table = record.table_name.unwrap_or_default(),
                 attempt = 1,
                 keys = field::Empty,
             )
@@ -272,8 +270,8 @@ fn record_span(record: &EventRecord, info: bool) -> Span {
 }
 
 /// The item keys in DynamoDB JSON (`{"pk":{"S":"ORDER#1"}}`), for `PROCESSOR_LOG_KEYS=true`.
-fn keys_as_json(record: &EventRecord) -> String {
-    serde_json::to_string(&record.change.keys)
+fn keys_as_json(record: &BatchRecord) -> String {
+    serde_json::to_string(identity(record).keys)
         .unwrap_or_else(|error| format!("<keys not serializable: {error}>"))
 }
 

@@ -7,10 +7,10 @@
 
 use std::fmt::Debug;
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use tracing::Span;
 
 use super::stop_reason::StopReason;
+use crate::record::BatchRecord;
 
 /// Watches the records of every batch the engine runs.
 pub trait RecordObserver: Send + Sync + Debug {
@@ -21,7 +21,7 @@ pub trait RecordObserver: Send + Sync + Debug {
     }
 
     /// A record is about to be processed in `span`.
-    fn record_started(&self, span: &Span, record: &EventRecord) {
+    fn record_started(&self, span: &Span, record: &BatchRecord) {
         let _ = (span, record);
     }
 

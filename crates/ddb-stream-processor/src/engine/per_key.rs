@@ -17,19 +17,19 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use tokio::sync::Semaphore;
 use tracing::{Span, warn};
 
 use super::outcome::BatchOutcome;
 use super::{Attempted, BatchEngine, Deadline};
 use crate::processor::RecordProcessor;
+use crate::record::{BatchRecord, identity};
 
 /// Processes `records` per key; fills `outcome` and returns the span of the stop, if any.
 pub(super) async fn process<P: RecordProcessor>(
     engine: &BatchEngine,
     processor: &P,
-    records: Vec<EventRecord>,
+    records: Vec<BatchRecord>,
     deadline: &Deadline,
     outcome: &mut BatchOutcome,
 ) -> Span {
@@ -98,9 +98,9 @@ pub(super) async fn process<P: RecordProcessor>(
 }
 
 /// The batch as lanes: one per item key, each with its records in stream order, with their index.
-fn lanes(records: Vec<EventRecord>) -> Vec<Vec<(usize, EventRecord)>> {
+fn lanes(records: Vec<BatchRecord>) -> Vec<Vec<(usize, BatchRecord)>> {
     let mut lane_of: HashMap<String, usize> = HashMap::new();
-    let mut lanes: Vec<Vec<(usize, EventRecord)>> = Vec::new();
+    let mut lanes: Vec<Vec<(usize, BatchRecord)>> = Vec::new();
     for (index, record) in records.into_iter().enumerate() {
         let key = item_key(&record);
         let lane = *lane_of.entry(key).or_insert_with(|| {
@@ -113,9 +113,8 @@ fn lanes(records: Vec<EventRecord>) -> Vec<Vec<(usize, EventRecord)>> {
 }
 
 /// A canonical text of the record's primary key (attribute names sorted), the identity of its item.
-fn item_key(record: &EventRecord) -> String {
-    let mut attributes: Vec<(&String, String)> = record
-        .change
+fn item_key(record: &BatchRecord) -> String {
+    let mut attributes: Vec<(&String, String)> = identity(record)
         .keys
         .iter()
         .map(|(name, value)| (name, serde_json::to_string(value).unwrap_or_default()))
@@ -134,12 +133,14 @@ mod tests {
 
     use super::*;
 
-    fn record(pk: &str, sk: &str) -> EventRecord {
-        serde_json::from_value(json!({
-            "eventID": "e", "eventName": "INSERT", "awsRegion": "r",
-            "dynamodb": {"Keys": {"sk": {"S": sk}, "pk": {"S": pk}}, "SizeBytes": 1}
-        }))
-        .unwrap()
+    fn record(pk: &str, sk: &str) -> BatchRecord {
+        BatchRecord::Unreadable(crate::record::UnknownOperation {
+            event_name: "TEST".into(),
+            event_id: "e".into(),
+            sequence_number: None,
+            table_name: None,
+            keys: serde_json::from_value(json!({"sk": {"S": sk}, "pk": {"S": pk}})).unwrap(),
+        })
     }
 
     #[test]

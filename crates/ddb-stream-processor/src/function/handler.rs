@@ -24,7 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, panic_message};
 use crate::lambda::batch_response;
-use crate::lambda::event::{BatchFacts, count_records_leniently, parse_event};
+use crate::lambda::event::{BatchFacts, batch_records, count_records_leniently, parse_event};
 use crate::lambda::invocation_error::InvocationError;
 use crate::lambda::{DeadlineSource, Invocation};
 use crate::processor::{InvocationContext, RecordProcessor};
@@ -261,7 +261,11 @@ impl<P: RecordProcessor> StreamHandler<P> {
         let started = tokio::time::Instant::now();
         let outcome = self
             .engine
-            .process_batch(&self.processor, event.records, &invocation.deadline)
+            .process_batch(
+                &self.processor,
+                batch_records(event.records),
+                &invocation.deadline,
+            )
             .await;
         record.batch_time = Some(started.elapsed());
         log_summary(&outcome);

@@ -9,8 +9,10 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_dynamo::Item;
 
 use crate::lambda::invocation_error::InvocationError;
+use crate::record::{BatchRecord, ChangeRecord, Operation, UnknownOperation};
 
 /// The `eventSource` of DynamoDB stream records.
 pub const DYNAMODB_EVENT_SOURCE: &str = "aws:dynamodb";
@@ -46,6 +48,86 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
         }
     }
     Ok(event)
+}
+
+/// The records of an event as the engine takes them, in the order Lambda sent them.
+pub(crate) fn batch_records(records: Vec<EventRecord>) -> Vec<BatchRecord> {
+    records.into_iter().map(BatchRecord::from).collect()
+}
+
+impl From<EventRecord> for BatchRecord {
+    fn from(record: EventRecord) -> Self {
+        match ChangeRecord::try_from(record) {
+            Ok(change) => BatchRecord::Change(change),
+            Err(unknown) => BatchRecord::Unreadable(unknown),
+        }
+    }
+}
+
+/// The principal DynamoDB uses for deletes made by Time to Live.
+const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
+
+impl TryFrom<EventRecord> for ChangeRecord {
+    type Error = UnknownOperation;
+
+    fn try_from(record: EventRecord) -> Result<Self, Self::Error> {
+        let Some(operation) = Operation::from_event_name(&record.event_name) else {
+            return Err(UnknownOperation {
+                table_name: table_name_of(&record).map(str::to_owned),
+                event_name: record.event_name,
+                event_id: record.event_id,
+                sequence_number: record.change.sequence_number,
+                keys: record.change.keys,
+            });
+        };
+        let is_ttl_delete = operation == Operation::Remove
+            && record.user_identity.as_ref().is_some_and(|identity| {
+                identity.type_ == "Service" && identity.principal_id == TTL_PRINCIPAL
+            });
+        let table_name = table_name_of(&record).map(str::to_owned);
+        let change = record.change;
+        Ok(ChangeRecord {
+            event_id: record.event_id,
+            operation,
+            table_name,
+            sequence_number: change.sequence_number,
+            approximate_creation_time: known_time(change.approximate_creation_date_time),
+            keys: change.keys,
+            new_image: non_empty(change.new_image),
+            old_image: non_empty(change.old_image),
+            is_ttl_delete,
+            size_bytes: change.size_bytes,
+        })
+    }
+}
+
+/// The table a record comes from: from its stream ARN, else from its `tableName` field.
+pub(crate) fn table_name_of(record: &EventRecord) -> Option<&str> {
+    record
+        .event_source_arn
+        .as_deref()
+        .and_then(table_name_from_stream_arn)
+        .or(record.table_name.as_deref())
+}
+
+/// The table name inside a stream ARN: `arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`.
+pub(crate) fn table_name_from_stream_arn(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.split('/');
+    match (parts.next(), parts.next()) {
+        (Some("table"), Some(name)) if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
+/// The wire type decodes a missing creation time as the Unix epoch; no real record is that old.
+fn known_time(time: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (time != DateTime::<Utc>::UNIX_EPOCH).then_some(time)
+}
+
+/// The wire type decodes an absent or null image as an empty map; no real image is empty.
+fn non_empty(image: Item) -> Option<Item> {
+    (!image.is_empty()).then_some(image)
 }
 
 /// The first problem of a payload that does not parse, with its JSON path.
@@ -188,5 +270,106 @@ mod tests {
     #[test]
     fn an_empty_batch_is_a_valid_event() {
         assert_eq!(parse_event(br#"{"Records": []}"#).unwrap().records.len(), 0);
+    }
+
+    mod change_records {
+        use super::super::*;
+        use serde_json::json;
+
+        fn event_record(value: serde_json::Value) -> EventRecord {
+            serde_json::from_value(value).expect("test record parses")
+        }
+
+        fn base_record(event_name: &str) -> serde_json::Value {
+            json!({
+                "eventID": "e1",
+                "eventName": event_name,
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-05-01T00:00:00.000",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1714521600.0,
+                    "Keys": {"pk": {"S": "ORDER#1"}},
+                    "NewImage": {"pk": {"S": "ORDER#1"}},
+                    "SequenceNumber": "111",
+                    "SizeBytes": 26,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                }
+            })
+        }
+
+        #[test]
+        fn reads_the_fields_business_code_needs() {
+            let record = ChangeRecord::try_from(event_record(base_record("MODIFY"))).expect("valid record");
+            assert_eq!(record.event_id, "e1");
+            assert_eq!(record.operation, Operation::Modify);
+            assert_eq!(record.table_name.as_deref(), Some("Orders"));
+            assert_eq!(record.sequence_number.as_deref(), Some("111"));
+            assert_eq!(
+                record.approximate_creation_time.map(|t| t.timestamp()),
+                Some(1_714_521_600)
+            );
+            assert!(record.keys.contains_key("pk"));
+            assert!(record.new_image.is_some());
+            assert_eq!(
+                record.old_image, None,
+                "an absent image is None, not an empty map"
+            );
+            assert!(!record.is_ttl_delete);
+        }
+
+        #[test]
+        fn a_missing_creation_time_is_none_not_1970() {
+            let mut value = base_record("INSERT");
+            value["dynamodb"]
+                .as_object_mut()
+                .unwrap()
+                .remove("ApproximateCreationDateTime");
+            let record = ChangeRecord::try_from(event_record(value)).unwrap();
+            assert_eq!(record.approximate_creation_time, None);
+        }
+
+        #[test]
+        fn recognises_ttl_deletes_only_from_the_dynamodb_service_principal() {
+            let mut ttl = base_record("REMOVE");
+            ttl["userIdentity"] = json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+            assert!(ChangeRecord::try_from(event_record(ttl)).unwrap().is_ttl_delete);
+
+            let mut other_service = base_record("REMOVE");
+            other_service["userIdentity"] = json!({"type": "Service", "principalId": "lambda.amazonaws.com"});
+            assert!(
+                !ChangeRecord::try_from(event_record(other_service))
+                    .unwrap()
+                    .is_ttl_delete
+            );
+
+            let user_delete = base_record("REMOVE");
+            assert!(
+                !ChangeRecord::try_from(event_record(user_delete))
+                    .unwrap()
+                    .is_ttl_delete
+            );
+        }
+
+        #[test]
+        fn an_unknown_event_name_is_an_error_that_names_it() {
+            let error = ChangeRecord::try_from(event_record(base_record("UPSERT"))).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "eventName \"UPSERT\" is not INSERT, MODIFY or REMOVE"
+            );
+        }
+
+        #[test]
+        fn table_name_comes_from_the_stream_arn() {
+            assert_eq!(
+                table_name_from_stream_arn("arn:aws:dynamodb:us-east-1:1:table/My-Table.v2/stream/2020"),
+                Some("My-Table.v2")
+            );
+            assert_eq!(
+                table_name_from_stream_arn("arn:aws:dynamodb:us-east-1:1:index/x"),
+                None
+            );
+            assert_eq!(table_name_from_stream_arn("not an arn"), None);
+        }
     }
 }

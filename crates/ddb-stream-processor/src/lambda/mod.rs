@@ -1,6 +1,7 @@
 //! The Lambda edge: what Lambda sends and what it must be told, in its own wire formats.
 //!
-//! - `event`: the payload read as a DynamoDB stream event, with errors that name the bad field;
+//! - `event`: the payload read as a DynamoDB stream event, with errors that name the bad field, and
+//!   its records made into the [`BatchRecord`](crate::record::BatchRecord)s the engine takes;
 //! - [`Invocation`]: one invocation's request id, ARN, trace header and deadline (and the emulators
 //!   that send the deadline as a duration);
 //! - [`batch_response`]: the engine's disposition as the partial batch response or an error;

@@ -42,7 +42,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use opentelemetry::Context;
 #[cfg(feature = "otlp")]
 use opentelemetry::KeyValue;
@@ -60,7 +60,8 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{Layer, Registry};
 
 use crate::engine::{RecordObserver, StopReason};
-use crate::record::{Operation, table_name_of};
+use crate::lambda::event::table_name_of;
+use crate::record::{BatchRecord, Operation, identity};
 
 /// The default flush budget per invocation.
 pub(crate) const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
@@ -326,28 +327,32 @@ impl Traces {
 }
 
 /// Sets the document attributes of a record span.
-fn annotate_record(span: &Span, record: &EventRecord) {
-    let operation = match Operation::from_event_name(&record.event_name) {
+fn annotate_record(span: &Span, record: &BatchRecord) {
+    let created = match record {
+        BatchRecord::Change(change) => change.approximate_creation_time,
+        BatchRecord::Unreadable(_) => None,
+    };
+    let record = identity(record);
+    let operation = match Operation::from_event_name(record.event_name) {
         Some(Operation::Insert) => "insert",
         Some(Operation::Modify) => "edit",
         Some(Operation::Remove) => "delete",
         None => "unknown",
     };
     span.set_attribute("faas.document.operation", operation);
-    if let Some(table) = table_name_of(record) {
+    if let Some(table) = record.table_name {
         span.set_attribute("faas.document.collection", table.to_owned());
     }
-    let created = record.change.approximate_creation_date_time;
-    if created != DateTime::<Utc>::UNIX_EPOCH {
+    if let Some(created) = created {
         span.set_attribute(
             "faas.document.time",
             created.to_rfc3339_opts(SecondsFormat::Millis, true),
         );
     }
-    if let Some(sequence_number) = &record.change.sequence_number {
-        span.set_attribute("aws.dynamodb.stream.sequence_number", sequence_number.clone());
+    if let Some(sequence_number) = record.sequence_number {
+        span.set_attribute("aws.dynamodb.stream.sequence_number", sequence_number.to_owned());
     }
-    span.set_attribute("aws.dynamodb.stream.event_id", record.event_id.clone());
+    span.set_attribute("aws.dynamodb.stream.event_id", record.event_id.to_owned());
 }
 
 /// Marks a record span as failed, with the reason.
@@ -369,7 +374,7 @@ impl RecordObserver for Traces {
         true
     }
 
-    fn record_started(&self, span: &Span, record: &EventRecord) {
+    fn record_started(&self, span: &Span, record: &BatchRecord) {
         annotate_record(span, record);
     }
 

@@ -7,7 +7,7 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_json::{Value, json};
 
-use crate::record::ChangeRecord;
+use crate::record::{BatchRecord, ChangeRecord};
 
 /// The stream ARN of the test table.
 pub const STREAM_ARN: &str =
@@ -58,16 +58,20 @@ pub fn batch_json(count: usize) -> Vec<Value> {
     (0..count).map(record_json).collect()
 }
 
-/// Parses JSON records into the wire type.
-pub fn parse(records: Vec<Value>) -> Vec<EventRecord> {
+/// Parses JSON records as the Lambda edge reads them: the records a [`BatchEngine`](crate::BatchEngine)
+/// takes (a record with an unknown `eventName` is [`BatchRecord::Unreadable`]).
+pub fn parse(records: Vec<Value>) -> Vec<BatchRecord> {
     records
         .into_iter()
-        .map(|record| serde_json::from_value(record).expect("test record is a valid EventRecord"))
+        .map(|record| {
+            serde_json::from_value::<EventRecord>(record).expect("test record is a valid EventRecord")
+        })
+        .map(BatchRecord::from)
         .collect()
 }
 
 /// `count` valid records.
-pub fn batch(count: usize) -> Vec<EventRecord> {
+pub fn batch(count: usize) -> Vec<BatchRecord> {
     parse(batch_json(count))
 }
 
@@ -78,5 +82,8 @@ pub fn event_json(records: Vec<Value>) -> Value {
 
 /// A record's JSON (from [`record_json`], edited) as the typed record a processor receives.
 pub fn change_record(record: Value) -> ChangeRecord {
-    ChangeRecord::try_from(parse(vec![record]).remove(0)).expect("a test record is a valid change")
+    match parse(vec![record]).remove(0) {
+        BatchRecord::Change(change) => change,
+        BatchRecord::Unreadable(unknown) => panic!("a test record is a valid change: {unknown}"),
+    }
 }

@@ -159,3 +159,43 @@ fn the_checks_catch_a_circle_and_an_upward_use() {
     );
     assert!(layer_of("telemetry") > layer_of("engine"));
 }
+
+/// The files of the library's domain and engine that name one of Lambda's crates (`aws_lambda_events`
+/// for the wire types, `lambda_runtime` for the runtime), outside comments.
+fn lambda_crates_below_the_edge(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for module in ["engine", "record"] {
+        source_files(&src.join(module), &mut files);
+    }
+    files.extend(["clock.rs", "processor.rs"].map(|file| src.join(file)));
+    files
+        .into_iter()
+        .filter(|file| {
+            std::fs::read_to_string(file).unwrap().lines().any(|line| {
+                let code = line.split("//").next().unwrap_or_default();
+                code.contains("aws_lambda_events") || code.contains("lambda_runtime")
+            })
+        })
+        .map(|file| file.strip_prefix(src).unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn the_domain_and_the_engine_never_see_lambdas_wire_types() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    assert_eq!(lambda_crates_below_the_edge(&src), Vec::<String>::new());
+
+    let planted = std::env::temp_dir().join(format!("architecture-planted-{}", std::process::id()));
+    for module in ["engine", "record"] {
+        std::fs::create_dir_all(planted.join(module)).unwrap();
+    }
+    std::fs::write(planted.join("clock.rs"), "// aws_lambda_events in a comment\n").unwrap();
+    std::fs::write(
+        planted.join("processor.rs"),
+        "use aws_lambda_events::event::dynamodb::EventRecord;\n",
+    )
+    .unwrap();
+    let found = lambda_crates_below_the_edge(&planted);
+    std::fs::remove_dir_all(&planted).unwrap();
+    assert_eq!(found, ["processor.rs"]);
+}

@@ -523,7 +523,7 @@ async fn a_ten_thousand_record_batch_is_processed_in_order_and_checkpointed_exac
 }
 
 /// A batch whose records belong to `keys` items in turn (record i to item i % keys).
-fn batch_over_keys(count: usize, keys: usize) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {
+fn batch_over_keys(count: usize, keys: usize) -> Vec<ddb_stream_processor::record::BatchRecord> {
     let mut records = batch_json(count);
     for (index, record) in records.iter_mut().enumerate() {
         record["dynamodb"]["Keys"] =
