@@ -1,0 +1,15 @@
+//! # rehearsal
+//!
+//! Rehearsing an incident before the first deploy: what CloudWatch would hold and which alarms would
+//! fire while the function runs a scenario. This crate holds the CloudWatch side, computed from what the
+//! function writes rather than from internal counters:
+//!
+//! - [`cloudwatch`]: metrics extracted from the function's EMF documents, CloudWatch's statistics per
+//!   period, and alarm evaluation by CloudWatch's documented rules, with the state changes over time.
+//!
+//! Nothing here talks to AWS: the rules are the ones the CloudWatch user guide documents, and the
+//! tests reproduce its examples.
+
+#![deny(missing_docs)]
+
+pub mod cloudwatch;
