@@ -1,0 +1,317 @@
+//! A scenario: the traffic of a stream and what goes wrong while it flows, in a small JSON file.
+//!
+//! ```json
+//! {
+//!   "description": "The orders service is down for ten minutes",
+//!   "duration_minutes": 40,
+//!   "shards": 2,
+//!   "item_keys": 500,
+//!   "traffic": [{"from_minute": 0, "records_per_second": 20}],
+//!   "record_latency_ms": 2,
+//!   "dependency": [{"from_minute": 10, "to_minute": 20, "failure_rate": 1.0}],
+//!   "poison_records": [{"at_minute": 5}],
+//!   "panics": [],
+//!   "concurrency_limit": null,
+//!   "dead_letter_queue_unavailable": false
+//! }
+//! ```
+//!
+//! - `traffic`: from each `from_minute` on, records arrive at `records_per_second` (over all shards,
+//!   item keys drawn evenly), until the next window; 0 stops the traffic.
+//! - `record_latency_ms`: what the processor's work on one record takes when nothing goes wrong.
+//! - `dependency`: between `from_minute` and `to_minute` each attempt fails (transiently) with
+//!   `failure_rate` and takes `latency_ms` more.
+//! - `poison_records` / `panics`: the first record arriving at or after `at_minute` always fails
+//!   (permanently) / panics, on every attempt.
+//! - `concurrency_limit`: the most invocations that may run at once (reserved concurrency, or what is
+//!   left of the account's); more are throttled and retried by the event source mapping.
+//! - `dead_letter_queue_unavailable`: deliveries to the on-failure destination fail.
+//!
+//! Unknown fields are errors, so a misspelt field is never silently ignored.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A scenario file, as read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario rehearses, in a sentence.
+    pub description: String,
+    /// How long the traffic runs, in simulated minutes.
+    pub duration_minutes: u32,
+    /// The stream's shards.
+    #[serde(default = "one")]
+    pub shards: u32,
+    /// Distinct item keys the records are spread over.
+    #[serde(default = "thousand")]
+    pub item_keys: u32,
+    /// The arrival rate over time.
+    pub traffic: Vec<TrafficWindow>,
+    /// The processor's work per record, in milliseconds.
+    #[serde(default = "one_ms")]
+    pub record_latency_ms: u64,
+    /// Windows in which the processor's dependency fails or slows down.
+    #[serde(default)]
+    pub dependency: Vec<DependencyWindow>,
+    /// Records that always fail.
+    #[serde(default)]
+    pub poison_records: Vec<Moment>,
+    /// Records whose processing always panics.
+    #[serde(default)]
+    pub panics: Vec<Moment>,
+    /// The most concurrent invocations; `None` for no limit below the shards' own.
+    #[serde(default)]
+    pub concurrency_limit: Option<u32>,
+    /// Deliveries to the on-failure destination fail.
+    #[serde(default)]
+    pub dead_letter_queue_unavailable: bool,
+}
+
+/// An arrival rate from a minute on.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficWindow {
+    /// The minute the rate starts.
+    pub from_minute: u32,
+    /// Records per second over all shards.
+    pub records_per_second: f64,
+}
+
+/// A time in which the processor's dependency misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyWindow {
+    /// The first minute.
+    pub from_minute: u32,
+    /// The minute it recovers.
+    pub to_minute: u32,
+    /// Share of attempts that fail transiently, 0 to 1.
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// Extra time per attempt, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+}
+
+/// A moment of the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moment {
+    /// The minute (fractions allowed).
+    pub at_minute: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn thousand() -> u32 {
+    1000
+}
+
+fn one_ms() -> u64 {
+    1
+}
+
+/// A scenario that cannot be rehearsed, with what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a scenario.
+    #[error("{path} is not a valid scenario: {problem}")]
+    Invalid {
+        /// The file (or `<text>`).
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Unreadable {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Reads and checks a scenario; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let invalid = |problem: String| ScenarioError::Invalid {
+            path: origin.to_owned(),
+            problem,
+        };
+        let scenario: Scenario = serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?;
+        scenario.check().map_err(invalid)?;
+        Ok(scenario)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.duration_minutes == 0 || self.duration_minutes > 24 * 60 {
+            return Err(format!(
+                "duration_minutes is {}; a scenario runs 1 to 1440 minutes",
+                self.duration_minutes
+            ));
+        }
+        if !(1..=64).contains(&self.shards) {
+            return Err(format!("shards is {}; 1 to 64", self.shards));
+        }
+        if self.item_keys == 0 {
+            return Err("item_keys is 0; records need at least one item key".into());
+        }
+        if self.traffic.is_empty() {
+            return Err("traffic is empty; give at least one window, such as {\"from_minute\": 0, \"records_per_second\": 10}".into());
+        }
+        for (index, window) in self.traffic.iter().enumerate() {
+            if !(window.records_per_second.is_finite()
+                && (0.0..=10_000.0).contains(&window.records_per_second))
+            {
+                return Err(format!(
+                    "traffic[{index}].records_per_second is {}; 0 to 10000",
+                    window.records_per_second
+                ));
+            }
+            if index > 0 && window.from_minute <= self.traffic[index - 1].from_minute {
+                return Err(format!(
+                    "traffic[{index}].from_minute does not come after the window before it"
+                ));
+            }
+        }
+        for (index, window) in self.dependency.iter().enumerate() {
+            if window.to_minute <= window.from_minute {
+                return Err(format!("dependency[{index}] ends at or before it starts"));
+            }
+            if !(0.0..=1.0).contains(&window.failure_rate) {
+                return Err(format!(
+                    "dependency[{index}].failure_rate is {}; a share from 0 to 1",
+                    window.failure_rate
+                ));
+            }
+        }
+        for (name, moments) in [("poison_records", &self.poison_records), ("panics", &self.panics)] {
+            for (index, moment) in moments.iter().enumerate() {
+                if !(moment.at_minute >= 0.0 && moment.at_minute < f64::from(self.duration_minutes)) {
+                    return Err(format!(
+                        "{name}[{index}].at_minute is {}; within the scenario's {} minutes",
+                        moment.at_minute, self.duration_minutes
+                    ));
+                }
+            }
+        }
+        if self.concurrency_limit == Some(0) {
+            return Err("concurrency_limit is 0; nothing could run (leave it out for no limit)".into());
+        }
+        Ok(())
+    }
+
+    /// The arrival rate (records per second) at `minute`.
+    pub fn rate_at(&self, minute: f64) -> f64 {
+        self.traffic
+            .iter()
+            .rev()
+            .find(|window| f64::from(window.from_minute) <= minute)
+            .map_or(0.0, |window| window.records_per_second)
+    }
+
+    /// The dependency's behaviour at `minute`: (failure rate, extra latency in ms).
+    pub fn dependency_at(&self, minute: f64) -> (f64, u64) {
+        self.dependency
+            .iter()
+            .filter(|window| f64::from(window.from_minute) <= minute && minute < f64::from(window.to_minute))
+            .fold((0.0, 0), |(rate, latency), window| {
+                (rate.max(window.failure_rate), latency + window.latency_ms)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"description": "d", "duration_minutes": 10, "traffic": [{"from_minute": 0, "records_per_second": 5}]}"#;
+
+    #[test]
+    fn defaults_fill_what_a_minimal_scenario_leaves_out() {
+        let scenario = Scenario::parse(MINIMAL, "minimal").unwrap();
+        assert_eq!(
+            (scenario.shards, scenario.item_keys, scenario.record_latency_ms),
+            (1, 1000, 1)
+        );
+        assert!(scenario.dependency.is_empty() && scenario.concurrency_limit.is_none());
+    }
+
+    #[test]
+    fn rates_and_dependency_windows_apply_over_their_minutes() {
+        let scenario = Scenario::parse(
+            r#"{"description": "d", "duration_minutes": 30,
+                "traffic": [{"from_minute": 0, "records_per_second": 5}, {"from_minute": 10, "records_per_second": 50}],
+                "dependency": [{"from_minute": 5, "to_minute": 15, "failure_rate": 0.5, "latency_ms": 20},
+                               {"from_minute": 12, "to_minute": 13, "failure_rate": 1.0}]}"#,
+            "windows",
+        )
+        .unwrap();
+        assert_eq!(
+            [
+                scenario.rate_at(0.0),
+                scenario.rate_at(9.99),
+                scenario.rate_at(10.0)
+            ],
+            [5.0, 5.0, 50.0]
+        );
+        assert_eq!(scenario.dependency_at(4.9), (0.0, 0));
+        assert_eq!(scenario.dependency_at(5.0), (0.5, 20));
+        assert_eq!(scenario.dependency_at(12.5), (1.0, 20));
+        assert_eq!(scenario.dependency_at(15.0), (0.0, 0));
+    }
+
+    #[test]
+    fn a_bad_scenario_says_what_is_wrong() {
+        let cases = [
+            (
+                r#"{"description": "d", "duration_minutes": 10, "traffic": [], "speed": 1}"#,
+                "unknown field `speed`",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 0, "traffic": [{"from_minute": 0, "records_per_second": 5}]}"#,
+                "duration_minutes is 0",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": []}"#,
+                "traffic is empty",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": -1}]}"#,
+                "traffic[0].records_per_second is -1",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
+                    "dependency": [{"from_minute": 3, "to_minute": 2}]}"#,
+                "dependency[0] ends at or before it starts",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
+                    "poison_records": [{"at_minute": 7}]}"#,
+                "poison_records[0].at_minute is 7",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = Scenario::parse(text, "case.json").unwrap_err().to_string();
+            assert!(
+                message.starts_with("case.json is not a valid scenario: "),
+                "{message}"
+            );
+            assert!(message.contains(expected), "{message} should say {expected}");
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The event source mapping and the Lambda service around the real handler, on the simulated clock.
+//!
+//! Each shard (split by item key into `ParallelizationFactor` parts) is polled by a loop of its own:
+//! it waits for records (and for the batching window), invokes the function with at most `BatchSize`
+//! of them, and applies the response as Lambda does (`../shared/notes/stream-semantics.md`): a
+//! partial response checkpoints at the lowest reported sequence number, an error retries the whole
+//! batch or bisects it, `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds` send the rest to the
+//! on-failure destination. The Lambda service runs each invocation in an execution environment (a
+//! new one is a cold start), at most `concurrency_limit` at once (more are throttled and retried a
+//! second later), and stops an invocation at the function's timeout.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
+use ddb_stream_processor::{EngineConfig, Invocation, StreamHandler};
+use serde_json::{Value, json};
+
+use super::clock::SimulatedClock;
+use super::processor::{PANIC_ATTRIBUTE, POISON_ATTRIBUTE, ScenarioProcessor};
+use super::stream::StreamRecord;
+use super::{DeadLetter, Deployment, Names, StoreSink};
+use crate::cloudwatch::metric_store::{MetricKey, MetricStore};
+
+/// What every shard loop shares: the function's environments, the metrics AWS would publish, and
+/// the destination.
+pub(crate) struct Service {
+    pub(crate) deployment: Deployment,
+    pub(crate) names: Names,
+    pub(crate) clock: SimulatedClock,
+    pub(crate) processor: Arc<ScenarioProcessor>,
+    pub(crate) metrics_config: MetricsConfig,
+    pub(crate) sink: Arc<StoreSink>,
+    pub(crate) store: Arc<Mutex<MetricStore>>,
+    pub(crate) idle: Mutex<Vec<Arc<StreamHandler<Arc<ScenarioProcessor>>>>>,
+    pub(crate) running: Mutex<usize>,
+    pub(crate) invocations: Mutex<usize>,
+    pub(crate) dead_letters: Mutex<Vec<DeadLetter>>,
+    pub(crate) dead_letter_queue_unavailable: bool,
+    pub(crate) concurrency_limit: Option<usize>,
+    pub(crate) end_ms: i64,
+}
+
+/// How the event source mapping reads one invocation's result.
+enum Verdict {
+    /// The whole batch is done.
+    Complete,
+    /// Checkpoint at this index of the batch; the rest comes again.
+    Partial(usize),
+    /// The function failed: the whole batch comes again (or is bisected).
+    Failed,
+}
+
+impl Service {
+    fn put(&self, namespace: &str, name: &str, dimension: (&str, &str), value: f64) {
+        let key = MetricKey::new(namespace, name, &[dimension]);
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .put(key, self.clock.now_ms(), value, 1.0);
+    }
+
+    fn lambda_metric(&self, name: &str, value: f64) {
+        self.put(
+            "AWS/Lambda",
+            name,
+            ("FunctionName", &self.names.function_name),
+            value,
+        );
+    }
+
+    fn mapping_metric(&self, name: &str, value: f64) {
+        self.put(
+            "AWS/Lambda",
+            name,
+            ("EventSourceMappingUUID", &self.names.event_source_mapping_uuid),
+            value,
+        );
+    }
+
+    /// An execution environment for one invocation, or `None` when the concurrency limit is reached.
+    fn acquire(&self) -> Option<Arc<StreamHandler<Arc<ScenarioProcessor>>>> {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.concurrency_limit.is_some_and(|limit| *running >= limit) {
+            return None;
+        }
+        *running += 1;
+        self.lambda_metric("ConcurrentExecutions", *running as f64);
+        let reused = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        Some(reused.unwrap_or_else(|| {
+            Arc::new(
+                StreamHandler::new(Arc::clone(&self.processor))
+                    .with_engine_config(EngineConfig::default())
+                    .with_metrics(
+                        Metrics::new(self.metrics_config.clone(), self.sink.clone())
+                            .with_clock(Arc::new(self.clock)),
+                    ),
+            )
+        }))
+    }
+
+    fn release(&self, environment: Arc<StreamHandler<Arc<ScenarioProcessor>>>) {
+        *self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) -= 1;
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(environment);
+    }
+
+    /// Invokes the function with `batch` once an environment is free; the verdict.
+    async fn invoke(&self, batch: &[StreamRecord]) -> Verdict {
+        let environment = loop {
+            if let Some(environment) = self.acquire() {
+                break environment;
+            }
+            self.lambda_metric("Throttles", 1.0);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        let invocation_number = {
+            let mut invocations = self
+                .invocations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *invocations += 1;
+            *invocations
+        };
+        let started_ms = self.clock.now_ms();
+        self.lambda_metric("Invocations", 1.0);
+        self.mapping_metric("InvokedEventCount", batch.len() as f64);
+        if let Some(last) = batch.last() {
+            self.lambda_metric("IteratorAge", (started_ms - last.arrived_ms).max(0) as f64);
+        }
+        let payload = payload(batch, &self.names);
+        let timeout = self.deployment.function_timeout;
+        let invocation = Invocation::local(timeout, environment.engine().config())
+            .with_request_id(format!("rehearsal-{invocation_number}"))
+            .with_function(
+                self.names.function_name.clone(),
+                format!(
+                    "arn:aws:lambda:eu-west-1:123456789012:function:{}",
+                    self.names.function_name
+                ),
+            );
+        let result = tokio::time::timeout(timeout, environment.handle_payload(&payload, &invocation)).await;
+        self.lambda_metric("Duration", (self.clock.now_ms() - started_ms) as f64);
+        self.release(environment);
+        match result {
+            Ok(Ok(response)) => read_response(&serde_json::to_value(response).unwrap_or(Value::Null), batch),
+            Ok(Err(_)) | Err(_) => {
+                self.lambda_metric("Errors", 1.0);
+                self.mapping_metric("FailedInvokeEventCount", batch.len() as f64);
+                Verdict::Failed
+            }
+        }
+    }
+
+    /// Gives up on `records`: the on-failure destination gets their range (or the delivery fails).
+    fn give_up(&self, shard: usize, records: &[StreamRecord], reason: &'static str) {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return;
+        };
+        self.mapping_metric("DroppedEventCount", records.len() as f64);
+        if self.dead_letter_queue_unavailable {
+            self.lambda_metric("DestinationDeliveryFailures", 1.0);
+            return;
+        }
+        self.mapping_metric("OnFailureDestinationDeliveredEventCount", records.len() as f64);
+        self.put(
+            "AWS/SQS",
+            "NumberOfMessagesSent",
+            ("QueueName", &self.names.dead_letter_queue_name),
+            1.0,
+        );
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(DeadLetter {
+                at_ms: self.clock.now_ms(),
+                shard,
+                first_sequence_number: format!("{:021}", first.sequence_number),
+                last_sequence_number: format!("{:021}", last.sequence_number),
+                records: records.len(),
+                reason,
+            });
+    }
+
+    /// Polls one part of a shard until the scenario ends.
+    pub(crate) async fn poll(&self, shard: usize, records: &[StreamRecord]) {
+        let mapping = &self.deployment;
+        // (start, end, retries) of batches bisection or a retry put back, the next on top.
+        let mut pending: Vec<(usize, usize, u32)> = Vec::new();
+        let mut checkpoint = 0;
+        loop {
+            let (start, end, retries) = match pending.pop() {
+                Some(batch) => batch,
+                None => {
+                    let Some(first) = records.get(checkpoint) else {
+                        return;
+                    };
+                    if self.clock.now_ms() < first.arrived_ms {
+                        if first.arrived_ms >= self.end_ms {
+                            return;
+                        }
+                        tokio::time::sleep_until(self.clock.instant_at(first.arrived_ms)).await;
+                    }
+                    let full_at = records
+                        .get(checkpoint + mapping.batch_size - 1)
+                        .map_or(i64::MAX, |record| record.arrived_ms);
+                    let window_ends = first.arrived_ms + mapping.batching_window.as_millis() as i64;
+                    let ready_at = full_at.min(window_ends).min(self.end_ms);
+                    if self.clock.now_ms() < ready_at {
+                        tokio::time::sleep_until(self.clock.instant_at(ready_at)).await;
+                    }
+                    let now = self.clock.now_ms();
+                    let available = records[checkpoint..]
+                        .iter()
+                        .take(mapping.batch_size)
+                        .take_while(|record| record.arrived_ms <= now)
+                        .count();
+                    (checkpoint, checkpoint + available.max(1), 0)
+                }
+            };
+            if self.clock.now_ms() >= self.end_ms {
+                return;
+            }
+            let batch = &records[start..end];
+            self.mapping_metric("PolledEventCount", batch.len() as f64);
+            let too_old = mapping
+                .max_record_age
+                .is_some_and(|age| self.clock.now_ms() - batch[0].arrived_ms > age.as_millis() as i64);
+            if too_old {
+                self.give_up(shard, batch, "MaximumRecordAgeInSeconds");
+                checkpoint = end;
+                continue;
+            }
+            match self.invoke(batch).await {
+                Verdict::Complete => checkpoint = end,
+                Verdict::Partial(index) => {
+                    checkpoint = start + index;
+                    if mapping
+                        .max_retry_attempts
+                        .is_some_and(|limit| retries + 1 > limit)
+                    {
+                        self.give_up(shard, &records[start + index..end], "MaximumRetryAttempts");
+                        checkpoint = end;
+                    } else {
+                        pending.push((start + index, end, retries + 1));
+                    }
+                }
+                Verdict::Failed if mapping.bisect && end - start > 1 => {
+                    let middle = start + (end - start) / 2;
+                    pending.push((middle, end, retries));
+                    pending.push((start, middle, retries));
+                }
+                Verdict::Failed => {
+                    if mapping
+                        .max_retry_attempts
+                        .is_some_and(|limit| retries + 1 > limit)
+                    {
+                        self.give_up(shard, batch, "MaximumRetryAttempts");
+                        checkpoint = end;
+                    } else {
+                        pending.push((start, end, retries + 1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The event Lambda would send for `batch`.
+fn payload(batch: &[StreamRecord], names: &Names) -> Vec<u8> {
+    let records: Vec<Value> = batch
+        .iter()
+        .map(|record| {
+            let key = json!({"pk": {"S": format!("ITEM#{}", record.key)}});
+            let mut image = json!({"pk": {"S": format!("ITEM#{}", record.key)}, "status": {"S": "NEW"}});
+            if record.poison {
+                image[POISON_ATTRIBUTE] = json!({"BOOL": true});
+            }
+            if record.panics {
+                image[PANIC_ATTRIBUTE] = json!({"BOOL": true});
+            }
+            json!({
+                "eventID": format!("{:032x}", record.sequence_number),
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": format!(
+                    "arn:aws:dynamodb:eu-west-1:123456789012:table/{}/stream/2026-01-01T00:00:00.000",
+                    names.table_name
+                ),
+                "dynamodb": {
+                    "ApproximateCreationDateTime": record.arrived_ms as f64 / 1000.0,
+                    "Keys": key,
+                    "NewImage": image,
+                    "SequenceNumber": format!("{:021}", record.sequence_number),
+                    "SizeBytes": 64,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                }
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "Records": records })).unwrap_or_default()
+}
+
+/// The event source mapping's reading of a response (stream-semantics.md, "The response contract").
+fn read_response(response: &Value, batch: &[StreamRecord]) -> Verdict {
+    let failures = match response.get("batchItemFailures") {
+        None | Some(Value::Null) => return Verdict::Complete,
+        Some(Value::Array(items)) if items.is_empty() => return Verdict::Complete,
+        Some(Value::Array(items)) => items,
+        Some(_) => return Verdict::Failed,
+    };
+    let mut lowest: Option<usize> = None;
+    for item in failures {
+        let identifier = item
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(index) = batch
+            .iter()
+            .position(|record| format!("{:021}", record.sequence_number) == identifier)
+        else {
+            return Verdict::Failed;
+        };
+        lowest = Some(lowest.map_or(index, |current: usize| current.min(index)));
+    }
+    lowest.map_or(Verdict::Complete, Verdict::Partial)
+}
