@@ -9,7 +9,8 @@
 //! - [`cloudformation`] and [`yaml`]: turn them into template.yaml resources;
 //! - [`render`]: writes (or checks) template.yaml's generated regions and the README's alarm table;
 //! - [`lint`]: the offline checks;
-//! - [`resolve`], [`cloud`], [`plan`] and [`diff`]: compare with, and apply to, a deployed stack.
+//! - [`resolve`], [`cloud`], [`plan`] and [`diff`]: compare with, and apply to, a deployed stack;
+//! - [`rehearse`]: an incident rehearsed before the first deploy, every alarm evaluated.
 
 pub mod cloud;
 pub mod cloudformation;
@@ -17,6 +18,7 @@ pub mod definitions;
 pub mod diff;
 pub mod lint;
 pub mod plan;
+pub mod rehearse;
 pub mod render;
 pub mod resolve;
 pub mod variables;

@@ -6,6 +6,7 @@
 //! or refuses).
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,6 +42,15 @@ enum Command {
     Lint,
     /// Compare the deployed dashboards and alarms with the repository (exit 1 on drift).
     Diff(Target),
+    /// Rehearse an incident: run a scenario through the real handler on a simulated clock and show
+    /// which alarms fire, and when.
+    Rehearse {
+        /// The scenario file (see scenarios/).
+        scenario: PathBuf,
+        /// A template parameter or placeholder value, e.g. `--var BatchSize=500`.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
     /// Create or update the deployed dashboards and alarms to match the repository.
     Apply {
         #[command(flatten)]
@@ -84,11 +94,47 @@ fn main() -> ExitCode {
         Command::Render { check } => run_render(&cli.repo, check),
         Command::Lint => run_lint(&cli.repo),
         Command::Diff(target) => run_remote(&cli.repo, &target, Action::Diff),
+        Command::Rehearse { scenario, vars } => run_rehearse(&cli.repo, &scenario, &vars),
         Command::Apply { target, dry_run } => run_remote(
             &cli.repo,
             &target,
             if dry_run { Action::DryRun } else { Action::Apply },
         ),
+    }
+}
+
+fn run_rehearse(repo: &Path, scenario: &Path, vars: &[(String, String)]) -> ExitCode {
+    if let Err(code) = check_repository(repo, "rehearse") {
+        return code;
+    }
+    let vars: BTreeMap<String, String> = vars.iter().cloned().collect();
+    let interactive = std::io::stderr().is_terminal();
+    let progress = |done: f64| {
+        if interactive {
+            let width = 30;
+            let filled = (done * width as f64).round() as usize;
+            eprint!(
+                "\rrehearsing [{}{}] {:>3.0} %",
+                "#".repeat(filled),
+                " ".repeat(width - filled.min(width)),
+                done * 100.0
+            );
+        }
+    };
+    let started = std::time::Instant::now();
+    let outcome = obsctl::rehearse::run(repo, scenario, &vars, &progress);
+    if interactive {
+        eprintln!();
+    }
+    match outcome {
+        Ok(outcome) => {
+            print!("{}", obsctl::rehearse::report::text(&outcome, started.elapsed()));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("obsctl rehearse: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -12,7 +12,9 @@
 //!   "poison_records": [{"at_minute": 5}],
 //!   "panics": [],
 //!   "concurrency_limit": null,
-//!   "dead_letter_queue_unavailable": false
+//!   "dead_letter_queue_unavailable": false,
+//!   "invalid_emf_documents": [],
+//!   "expected_alarms": [{"alarm": "records-failed-spike", "fires_between_minutes": [11, 16]}]
 //! }
 //! ```
 //!
@@ -26,6 +28,12 @@
 //! - `concurrency_limit`: the most invocations that may run at once (reserved concurrency, or what is
 //!   left of the account's); more are throttled and retried by the event source mapping.
 //! - `dead_letter_queue_unavailable`: deliveries to the on-failure destination fail.
+//! - `invalid_emf_documents`: at each `at_minute`, the log group receives an EMF document CloudWatch
+//!   rejects (as another writer in the log group, or a hand-edited directive, would produce; the
+//!   function's own writer never does).
+//! - `expected_alarms`: every alarm the scenario fires (by its file name in `alarms/`), each with the
+//!   simulated minutes between which it must first go to ALARM. The tests hold each scenario to its
+//!   list, exactly: an alarm that fires unexpectedly fails them too.
 //!
 //! Unknown fields are errors, so a misspelt field is never silently ignored.
 
@@ -67,6 +75,22 @@ pub struct Scenario {
     /// Deliveries to the on-failure destination fail.
     #[serde(default)]
     pub dead_letter_queue_unavailable: bool,
+    /// Moments the log group receives an EMF document CloudWatch rejects.
+    #[serde(default)]
+    pub invalid_emf_documents: Vec<Moment>,
+    /// The alarms the scenario fires, and when.
+    #[serde(default)]
+    pub expected_alarms: Vec<ExpectedAlarm>,
+}
+
+/// An alarm a scenario fires, and the simulated minutes between which it first goes to ALARM.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedAlarm {
+    /// The alarm's file name in `alarms/`, without `.json`.
+    pub alarm: String,
+    /// The earliest and the latest minute of its first transition to ALARM.
+    pub fires_between_minutes: [f64; 2],
 }
 
 /// An arrival rate from a minute on.
@@ -199,7 +223,19 @@ impl Scenario {
                 ));
             }
         }
-        for (name, moments) in [("poison_records", &self.poison_records), ("panics", &self.panics)] {
+        for (index, expected) in self.expected_alarms.iter().enumerate() {
+            let [earliest, latest] = expected.fires_between_minutes;
+            if !(0.0 <= earliest && earliest <= latest) {
+                return Err(format!(
+                    "expected_alarms[{index}].fires_between_minutes is [{earliest}, {latest}]; give [earliest, latest] minutes"
+                ));
+            }
+        }
+        for (name, moments) in [
+            ("poison_records", &self.poison_records),
+            ("panics", &self.panics),
+            ("invalid_emf_documents", &self.invalid_emf_documents),
+        ] {
             for (index, moment) in moments.iter().enumerate() {
                 if !(moment.at_minute >= 0.0 && moment.at_minute < f64::from(self.duration_minutes)) {
                     return Err(format!(

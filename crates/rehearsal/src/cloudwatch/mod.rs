@@ -6,10 +6,12 @@
 //! - [`metric_math`]: the metric math expressions of `alarms/` and `dashboards/` over aligned series;
 //! - [`alarm_evaluation`]: one evaluation by CloudWatch's documented rules (M of N, the evaluation
 //!   range, missing data);
-//! - [`alarm_timeline`]: an alarm over a whole scenario, as a list of state changes.
+//! - [`alarm_timeline`]: an alarm over a whole scenario, as a list of state changes;
+//! - [`anomaly_band`]: a documented, approximate stand-in for anomaly detection bands.
 
 pub mod alarm_evaluation;
 pub mod alarm_timeline;
+pub mod anomaly_band;
 pub mod metric_math;
 pub mod metric_store;
 pub mod statistics;

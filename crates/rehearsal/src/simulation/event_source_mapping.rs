@@ -1,7 +1,8 @@
 //! The event source mapping and the Lambda service around the real handler, on the simulated clock.
 //!
-//! Each shard (split by item key into `ParallelizationFactor` parts) is polled by a loop of its own:
-//! it waits for records (and for the batching window), invokes the function with at most `BatchSize`
+//! Each shard (split by item key into `ParallelizationFactor` parts) is polled by a loop of its own,
+//! at most four times a second as Lambda polls a shard: it waits for records (and for the batching
+//! window), invokes the function with at most `BatchSize`
 //! of them, and applies the response as Lambda does (`../shared/notes/stream-semantics.md`): a
 //! partial response checkpoints at the lowest reported sequence number, an error retries the whole
 //! batch or bisects it, `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds` send the rest to the
@@ -40,6 +41,10 @@ pub(crate) struct Service {
     pub(crate) concurrency_limit: Option<usize>,
     pub(crate) end_ms: i64,
 }
+
+/// Lambda polls each shard of a DynamoDB stream four times a second (the Lambda developer guide,
+/// "How Lambda processes records from DynamoDB Streams").
+const POLL_INTERVAL_MS: i64 = 250;
 
 /// How the event source mapping reads one invocation's result.
 enum Verdict {
@@ -200,6 +205,7 @@ impl Service {
         // (start, end, retries) of batches bisection or a retry put back, the next on top.
         let mut pending: Vec<(usize, usize, u32)> = Vec::new();
         let mut checkpoint = 0;
+        let mut last_poll_ms = i64::MIN / 2;
         loop {
             let (start, end, retries) = match pending.pop() {
                 Some(batch) => batch,
@@ -207,12 +213,14 @@ impl Service {
                     let Some(first) = records.get(checkpoint) else {
                         return;
                     };
-                    if self.clock.now_ms() < first.arrived_ms {
-                        if first.arrived_ms >= self.end_ms {
-                            return;
-                        }
-                        tokio::time::sleep_until(self.clock.instant_at(first.arrived_ms)).await;
+                    let poll_at = first.arrived_ms.max(last_poll_ms + POLL_INTERVAL_MS);
+                    if poll_at >= self.end_ms {
+                        return;
                     }
+                    if self.clock.now_ms() < poll_at {
+                        tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
+                    }
+                    last_poll_ms = self.clock.now_ms();
                     let full_at = records
                         .get(checkpoint + mapping.batch_size - 1)
                         .map_or(i64::MAX, |record| record.arrived_ms);

@@ -218,13 +218,29 @@ async fn run(
         end_ms,
     };
     let pollers = parts.iter().map(|(part, records)| service.poll(*part, records));
+    let rejected_documents = async {
+        for moment in &scenario.invalid_emf_documents {
+            let at_ms = START_MS + (moment.at_minute * 60_000.0) as i64;
+            tokio::time::sleep_until(clock.instant_at(at_ms)).await;
+            let document = invalid_emf_document(at_ms, names);
+            let _ = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .ingest_emf(&document, at_ms);
+        }
+    };
     let ticker = async {
         while clock.now_ms() < end_ms {
             progress((clock.now_ms() - START_MS) as f64 / (end_ms - START_MS) as f64);
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     };
-    futures_util::future::join(futures_util::future::join_all(pollers), ticker).await;
+    futures_util::future::join3(
+        futures_util::future::join_all(pollers),
+        ticker,
+        rejected_documents,
+    )
+    .await;
     progress(1.0);
 
     let dead_letters = service
@@ -258,6 +274,22 @@ async fn run(
         records,
         invocations,
     }
+}
+
+/// An EMF document CloudWatch rejects: it declares a metric without giving its value.
+fn invalid_emf_document(at_ms: i64, names: &Names) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": at_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": names.namespace,
+                "Dimensions": [["Service"]],
+                "Metrics": [{"Name": "OrdersShipped", "Unit": "Count"}]
+            }]
+        },
+        "Service": names.function_name
+    })
+    .to_string()
 }
 
 /// The metrics SQS and CloudWatch Logs publish once a minute: the dead-letter queue's depth (nobody

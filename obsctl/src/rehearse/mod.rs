@@ -1,0 +1,197 @@
+//! `obsctl rehearse SCENARIO`: an incident rehearsed before the first deploy. The scenario runs
+//! through the simulated deployment around the function's real handler (the `rehearsal` crate), with
+//! the event source mapping and the function configured by template.yaml's parameters (their
+//! defaults, or `--var NAME=VALUE`), and every alarm of `alarms/` is evaluated over what CloudWatch
+//! would hold, by CloudWatch's documented rules.
+//!
+//! - [`template_parameters`]: template.yaml's parameter defaults and literal settings;
+//! - [`alarms`]: the alarms' verdicts: datapoints, state changes, notifications;
+//! - [`report`]: the text `obsctl rehearse` prints.
+
+pub mod alarms;
+pub mod report;
+pub mod template_parameters;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rehearsal::scenario::Scenario;
+use rehearsal::simulation::{Deployment, Names, Rehearsal, rehearse};
+use serde_json::Value;
+
+use crate::definitions::{DefinitionError, Definitions};
+use crate::render::variables_for;
+use crate::resolve::Values;
+use crate::variables::{
+    ALARM_TOPIC, DEAD_LETTER_QUEUE_NAME, EVENT_SOURCE_MAPPING, FUNCTION, LOG_GROUP, METRICS_NAMESPACE,
+};
+use alarms::{AlarmError, AlarmVerdict};
+
+/// The stack name of every rehearsal: resource names derive from it as SAM would derive them.
+pub const STACK_NAME: &str = "rehearsal";
+
+/// A rehearsal and every alarm's verdict.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The deployment it ran against.
+    pub deployment: Deployment,
+    /// What the simulation produced.
+    pub rehearsal: Rehearsal,
+    /// Each alarm of `alarms/`, in file-name order.
+    pub alarms: Vec<AlarmVerdict>,
+}
+
+/// Why a rehearsal could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RehearseError {
+    /// The scenario file.
+    #[error(transparent)]
+    Scenario(#[from] rehearsal::scenario::ScenarioError),
+    /// `dashboards/` or `alarms/`.
+    #[error(transparent)]
+    Definitions(#[from] DefinitionError),
+    /// template.yaml.
+    #[error("cannot read {path}: {source}")]
+    Template { path: String, source: std::io::Error },
+    /// A setting the deployment needs has no usable value.
+    #[error("{name} is {value:?}; the rehearsal needs {expected} (set it with --var {name}=VALUE)")]
+    Setting {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    /// A placeholder has no value.
+    #[error(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
+    /// An alarm that cannot be evaluated.
+    #[error(transparent)]
+    Alarm(#[from] AlarmError),
+}
+
+/// The names the rehearsal's deployment gives its resources.
+pub fn names(namespace: &str) -> Names {
+    Names {
+        function_name: format!("{STACK_NAME}-StreamProcessorFunction"),
+        namespace: namespace.to_owned(),
+        event_source_mapping_uuid: "00000000-0000-4000-8000-000000000000".into(),
+        dead_letter_queue_name: format!("{STACK_NAME}-DeadLetterQueue"),
+        log_group_name: format!("/aws/lambda/{STACK_NAME}-StreamProcessorFunction"),
+        table_name: "Orders".into(),
+    }
+}
+
+/// Rehearses the scenario at `scenario_path` against the repository at `repo`; `vars` override
+/// template parameters (and any placeholder). `progress` is told the share done.
+pub fn run(
+    repo: &Path,
+    scenario_path: &Path,
+    vars: &BTreeMap<String, String>,
+    progress: &dyn Fn(f64),
+) -> Result<Outcome, RehearseError> {
+    let scenario = Scenario::load(scenario_path)?;
+    let definitions = Definitions::load(repo)?;
+    let template_path = repo.join("template.yaml");
+    let template = std::fs::read_to_string(&template_path).map_err(|source| RehearseError::Template {
+        path: template_path.display().to_string(),
+        source,
+    })?;
+
+    let mut values = template_parameters::defaults(&template);
+    values.extend(vars.iter().map(|(name, value)| (name.clone(), value.clone())));
+    let deployment = deployment(&values, &template)?;
+    let names = names(&values.get(METRICS_NAMESPACE).cloned().unwrap_or_default());
+    for (placeholder, value) in [
+        ("AWS::StackName", STACK_NAME.to_owned()),
+        (FUNCTION, names.function_name.clone()),
+        (METRICS_NAMESPACE, names.namespace.clone()),
+        (LOG_GROUP, names.log_group_name.clone()),
+        (DEAD_LETTER_QUEUE_NAME, names.dead_letter_queue_name.clone()),
+        (EVENT_SOURCE_MAPPING, names.event_source_mapping_uuid.clone()),
+        (
+            ALARM_TOPIC,
+            format!("arn:aws:sns:eu-west-1:123456789012:{STACK_NAME}-AlarmTopic"),
+        ),
+    ] {
+        values.entry(placeholder.to_owned()).or_insert(value);
+    }
+    let variables = variables_for(&definitions);
+    let resolved = Values::gather(&definitions, &variables, "eu-west-1", None, &values)?;
+
+    let rehearsal = rehearse(&scenario, &deployment, &names, progress);
+    let alarms = definitions
+        .alarms
+        .iter()
+        .map(|alarm| {
+            let properties = resolved.resolve(&Value::Object(alarm.properties.clone()), &alarm.name)?;
+            let properties = properties.as_object().cloned().unwrap_or_default();
+            Ok(alarms::evaluate(
+                &alarm.name,
+                &properties,
+                &rehearsal.metrics,
+                rehearsal.start_ms,
+                rehearsal.end_ms,
+            )?)
+        })
+        .collect::<Result<Vec<_>, RehearseError>>()?;
+    Ok(Outcome {
+        scenario,
+        deployment,
+        rehearsal,
+        alarms,
+    })
+}
+
+/// The event source mapping's and the function's settings, from the parameters' values.
+fn deployment(values: &BTreeMap<String, String>, template: &str) -> Result<Deployment, RehearseError> {
+    let integer = |name: &str, expected: &'static str| -> Result<i64, RehearseError> {
+        let value = values.get(name).cloned().unwrap_or_default();
+        value.trim().parse().map_err(|_| RehearseError::Setting {
+            name: name.to_owned(),
+            value,
+            expected,
+        })
+    };
+    let batch_size = integer("BatchSize", "a whole number of records from 1 to 10000")?;
+    let retries = integer("MaximumRetryAttempts", "-1 or a whole number of retries")?;
+    let age = integer("MaximumRecordAgeInSeconds", "-1 or a whole number of seconds")?;
+    let timeout = integer(
+        "FunctionTimeoutSeconds",
+        "a whole number of seconds from 1 to 900",
+    )?;
+    if !(1..=10_000).contains(&batch_size) || !(1..=900).contains(&timeout) {
+        return Err(RehearseError::Setting {
+            name: if (1..=10_000).contains(&batch_size) {
+                "FunctionTimeoutSeconds"
+            } else {
+                "BatchSize"
+            }
+            .into(),
+            value: if (1..=10_000).contains(&batch_size) {
+                timeout
+            } else {
+                batch_size
+            }
+            .to_string(),
+            expected: "a value inside the range template.yaml allows",
+        });
+    }
+    Ok(Deployment {
+        batch_size: batch_size as usize,
+        batching_window: Duration::from_secs(
+            integer(
+                "MaximumBatchingWindowInSeconds",
+                "a whole number of seconds from 0 to 300",
+            )?
+            .max(0) as u64,
+        ),
+        parallelization_factor: integer("ParallelizationFactor", "a whole number from 1 to 10")?.clamp(1, 10)
+            as u32,
+        bisect: template_parameters::literal(template, "BisectBatchOnFunctionError") == Some("true"),
+        max_retry_attempts: (retries >= 0).then_some(retries as u32),
+        max_record_age: (age >= 0).then(|| Duration::from_secs(age as u64)),
+        function_timeout: Duration::from_secs(timeout as u64),
+    })
+}
