@@ -208,7 +208,16 @@ impl Service {
         let mut last_poll_ms = i64::MIN / 2;
         loop {
             let (start, end, retries) = match pending.pop() {
-                Some(batch) => batch,
+                Some(batch) => {
+                    // A retry or a bisected half goes out with the next poll. AWS documents no further
+                    // backoff for stream sources, so the rehearsal adds none.
+                    let poll_at = last_poll_ms + POLL_INTERVAL_MS;
+                    if self.clock.now_ms() < poll_at {
+                        tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
+                    }
+                    last_poll_ms = self.clock.now_ms();
+                    batch
+                }
                 None => {
                     let Some(first) = records.get(checkpoint) else {
                         return;

@@ -1,0 +1,162 @@
+//! Every alarm of `alarms/` proven to fire: each scenario of `scenarios/` is rehearsed through the
+//! real handler, and the alarms that go to ALARM must be exactly the ones the scenario lists, each
+//! first within the minutes it gives. An alarm no scenario fires fails the suite, so nobody can add
+//! an untested alarm; the normal-traffic scenario fires none.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use obsctl::definitions::Definitions;
+use obsctl::rehearse;
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repository().join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn every_alarm_has_a_scenario_that_fires_it_and_normal_traffic_fires_none() {
+    let alarms: BTreeSet<String> = Definitions::load(&repository())
+        .unwrap()
+        .alarms
+        .into_iter()
+        .map(|alarm| alarm.name)
+        .collect();
+    let mut fired_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in scenarios() {
+        let scenario = rehearsal::scenario::Scenario::load(&path).unwrap();
+        for expected in scenario.expected_alarms {
+            assert!(
+                alarms.contains(&expected.alarm),
+                "{}: no alarm {:?} in alarms/",
+                path.display(),
+                expected.alarm
+            );
+            fired_by
+                .entry(expected.alarm)
+                .or_default()
+                .push(path.display().to_string());
+        }
+    }
+    let untested: Vec<&String> = alarms
+        .iter()
+        .filter(|alarm| !fired_by.contains_key(*alarm))
+        .collect();
+    assert!(untested.is_empty(), "alarms no scenario fires: {untested:?}");
+    let normal =
+        rehearsal::scenario::Scenario::load(&repository().join("scenarios/normal-traffic.json")).unwrap();
+    assert!(
+        normal.expected_alarms.is_empty(),
+        "normal traffic must fire no alarm"
+    );
+}
+
+#[test]
+fn each_scenario_fires_exactly_its_alarms_within_their_minutes() {
+    let paths = scenarios();
+    assert!(paths.len() >= 7, "{paths:?}");
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = paths
+            .iter()
+            .map(|path| scope.spawn(move || check(path)))
+            .collect();
+        runs.into_iter().flat_map(|run| run.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// What is wrong with one scenario's alarms.
+fn check(path: &Path) -> Vec<String> {
+    let outcome = rehearse::run(&repository(), path, &BTreeMap::new(), &|_| {}).unwrap();
+    let start = outcome.rehearsal.start_ms;
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut problems = Vec::new();
+    let expected: BTreeMap<&str, [f64; 2]> = outcome
+        .scenario
+        .expected_alarms
+        .iter()
+        .map(|expected| (expected.alarm.as_str(), expected.fires_between_minutes))
+        .collect();
+    for alarm in &outcome.alarms {
+        let fired = alarm.first_alarm_ms().map(|at| (at - start) as f64 / 60_000.0);
+        match (fired, expected.get(alarm.name.as_str())) {
+            (None, None) => {}
+            (Some(minute), None) => problems.push(format!(
+                "{name}: {} fired at minute {minute} unexpectedly",
+                alarm.name
+            )),
+            (None, Some(_)) => problems.push(format!("{name}: {} never fired", alarm.name)),
+            (Some(minute), Some([earliest, latest])) if minute < *earliest || minute > *latest => problems
+                .push(format!(
+                    "{name}: {} fired at minute {minute}, not between {earliest} and {latest}",
+                    alarm.name
+                )),
+            (Some(_), Some(_)) => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_command_prints_the_timeline_and_the_notifications() {
+    let output = Command::new(env!("CARGO_BIN_EXE_obsctl"))
+        .args(["rehearse", "scenarios/poison-record.json"])
+        .current_dir(repository())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with("scenario: One poison record at minute 5"),
+        "{text}"
+    );
+    assert!(text.contains("1 dead-letter message(s)"), "{text}");
+    let dead_letter_line = text
+        .lines()
+        .find(|line| line.starts_with("dead-letter-queue "))
+        .unwrap();
+    assert!(dead_letter_line.contains("+06:00 ALARM"), "{dead_letter_line}");
+    assert!(
+        text.contains("the alarm topic would send 11 notification(s): 1 ALARM, 10 OK"),
+        "{text}"
+    );
+    assert!(text.contains("records-failed-anomaly (approx.)"), "{text}");
+}
+
+#[test]
+fn a_bad_scenario_is_a_clear_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"description": "d", "duration_minutes": 5, "traffic": [], "rate": 3}"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_obsctl"))
+        .args(["rehearse", path.to_str().unwrap()])
+        .current_dir(repository())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("obsctl rehearse: ")
+            && stderr.contains("bad.json is not a valid scenario: unknown field `rate`"),
+        "{stderr}"
+    );
+}
