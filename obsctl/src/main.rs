@@ -47,6 +47,9 @@ enum Command {
     Rehearse {
         /// The scenario file (see scenarios/).
         scenario: PathBuf,
+        /// Also write the report, the dashboards drawn over the rehearsal, as one HTML file.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
         /// A template parameter or placeholder value, e.g. `--var BatchSize=500`.
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
@@ -94,7 +97,11 @@ fn main() -> ExitCode {
         Command::Render { check } => run_render(&cli.repo, check),
         Command::Lint => run_lint(&cli.repo),
         Command::Diff(target) => run_remote(&cli.repo, &target, Action::Diff),
-        Command::Rehearse { scenario, vars } => run_rehearse(&cli.repo, &scenario, &vars),
+        Command::Rehearse {
+            scenario,
+            report,
+            vars,
+        } => run_rehearse(&cli.repo, &scenario, report.as_deref(), &vars),
         Command::Apply { target, dry_run } => run_remote(
             &cli.repo,
             &target,
@@ -103,7 +110,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_rehearse(repo: &Path, scenario: &Path, vars: &[(String, String)]) -> ExitCode {
+fn run_rehearse(repo: &Path, scenario: &Path, report: Option<&Path>, vars: &[(String, String)]) -> ExitCode {
     if let Err(code) = check_repository(repo, "rehearse") {
         return code;
     }
@@ -129,7 +136,24 @@ fn run_rehearse(repo: &Path, scenario: &Path, vars: &[(String, String)]) -> Exit
     match outcome {
         Ok(outcome) => {
             print!("{}", obsctl::rehearse::report::text(&outcome, started.elapsed()));
-            ExitCode::SUCCESS
+            let Some(path) = report else {
+                return ExitCode::SUCCESS;
+            };
+            let written =
+                obsctl::rehearse::report_html::page(&outcome, &outcome.dashboards).and_then(|page| {
+                    std::fs::write(path, page)
+                        .map_err(|error| format!("cannot write {}: {error}", path.display()))
+                });
+            match written {
+                Ok(()) => {
+                    println!("report: {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("obsctl rehearse: {error}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Err(error) => {
             eprintln!("obsctl rehearse: {error}");

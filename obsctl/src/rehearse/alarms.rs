@@ -5,7 +5,7 @@
 use rehearsal::cloudwatch::alarm_evaluation::{AlarmState, EvaluationRule, TreatMissingData};
 use rehearsal::cloudwatch::alarm_timeline::{Comparison, StateChange, state_changes};
 use rehearsal::cloudwatch::anomaly_band::band;
-use rehearsal::cloudwatch::metric_math::{Expression, Series};
+use rehearsal::cloudwatch::metric_math::{Series, evaluate_all};
 use rehearsal::cloudwatch::metric_store::{MetricKey, MetricStore};
 use rehearsal::cloudwatch::statistics::Statistic;
 use serde_json::{Map, Value};
@@ -263,45 +263,28 @@ fn math_alarm(
     let period_s = period_s.ok_or("a metric-math alarm needs at least one MetricStat query")?;
     let periods = series.values().next().map_or(0, Vec::len);
     let band_id = properties.get("ThresholdMetricId").and_then(Value::as_str);
-    let mut band_series = None;
-    let mut expressions: Vec<(&str, &str)> = queries
+    let expressions: Vec<(String, String)> = queries
         .iter()
         .filter_map(|query| Some((query.get("Id")?.as_str()?, query.get("Expression")?.as_str()?)))
+        .filter(|(id, _)| Some(*id) != band_id)
+        .map(|(id, text)| (id.to_owned(), text.to_owned()))
         .collect();
-    // Expressions may use each other: evaluate whichever has all it needs, until none is left.
-    while !expressions.is_empty() {
-        let before = expressions.len();
-        let mut index = 0;
-        while index < expressions.len() {
-            let (id, text) = expressions[index];
-            if Some(id) == band_id {
-                let (metric, width) = anomaly_arguments(text)?;
-                let Some(values) = series.get(metric) else {
-                    index += 1;
-                    continue;
-                };
-                band_series = Some(band(values, width));
-                expressions.remove(index);
-                continue;
-            }
-            let expression = Expression::parse(text).map_err(|error| error.to_string())?;
-            if expression.ids().iter().all(|needed| series.contains_key(*needed)) {
-                let values = expression
-                    .evaluate(text, &series, periods)
-                    .map_err(|error| error.to_string())?;
-                series.insert(id.to_owned(), values);
-                expressions.remove(index);
-            } else {
-                index += 1;
-            }
+    evaluate_all(&expressions, &mut series, periods).map_err(|error| error.to_string())?;
+    let band_series = match band_id {
+        None => None,
+        Some(band_id) => {
+            let text = queries
+                .iter()
+                .find(|query| query.get("Id").and_then(Value::as_str) == Some(band_id))
+                .and_then(|query| query.get("Expression")?.as_str())
+                .ok_or_else(|| format!("ThresholdMetricId {band_id} names no expression"))?;
+            let (metric, width) = anomaly_arguments(text)?;
+            let values = series
+                .get(metric)
+                .ok_or_else(|| format!("the band {text:?} is of {metric}, which no query defines"))?;
+            Some(band(values, width))
         }
-        if expressions.len() == before {
-            return Err(format!(
-                "the expressions {:?} use ids that no query defines (or each other in a circle)",
-                expressions.iter().map(|(id, _)| *id).collect::<Vec<_>>()
-            ));
-        }
-    }
+    };
     let returned = queries
         .iter()
         .filter(|query| query.get("ReturnData").and_then(Value::as_bool).unwrap_or(true))
@@ -449,7 +432,7 @@ mod tests {
                 json!({"EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold",
                        "Metrics": [{"Id": "x", "Expression": "y * 2"},
                                    {"Id": "m", "MetricStat": {"Metric": {"MetricName": "M"}, "Period": 60, "Stat": "Sum"}, "ReturnData": false}]}),
-                "alarm a: the expressions [\"x\"] use ids that no query defines",
+                "alarm a: metric math \"y * 2\": no query with id \"y\"",
             ),
             (
                 json!({"EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "MetricName": "M",

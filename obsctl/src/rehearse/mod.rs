@@ -6,10 +6,15 @@
 //!
 //! - [`template_parameters`]: template.yaml's parameter defaults and literal settings;
 //! - [`alarms`]: the alarms' verdicts: datapoints, state changes, notifications;
-//! - [`report`]: the text `obsctl rehearse` prints.
+//! - [`report`]: the text `obsctl rehearse` prints;
+//! - [`report_html`]: the self-contained HTML report that draws the dashboards over the rehearsal,
+//!   with [`metric_widget`] (a metric widget's lines) and [`logs_query`] (a log widget's table).
 
 pub mod alarms;
+pub mod logs_query;
+pub mod metric_widget;
 pub mod report;
+pub mod report_html;
 pub mod template_parameters;
 
 use std::collections::BTreeMap;
@@ -42,6 +47,8 @@ pub struct Outcome {
     pub rehearsal: Rehearsal,
     /// Each alarm of `alarms/`, in file-name order.
     pub alarms: Vec<AlarmVerdict>,
+    /// The dashboards of `dashboards/` (name, body), their placeholders resolved.
+    pub dashboards: Vec<(String, Value)>,
 }
 
 /// Why a rehearsal could not run.
@@ -136,11 +143,22 @@ pub fn run(
             )?)
         })
         .collect::<Result<Vec<_>, RehearseError>>()?;
+    let dashboards = definitions
+        .dashboards
+        .iter()
+        .map(|dashboard| {
+            Ok((
+                dashboard.name.clone(),
+                resolved.resolve(&dashboard.body, &dashboard.name)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, RehearseError>>()?;
     Ok(Outcome {
         scenario,
         deployment,
         rehearsal,
         alarms,
+        dashboards,
     })
 }
 

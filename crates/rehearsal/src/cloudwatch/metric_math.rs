@@ -223,6 +223,42 @@ impl Expression {
     }
 }
 
+/// Evaluates `expressions` (id, text), which may use each other's ids as well as those of `series`,
+/// each as soon as what it uses is there, and adds every result to `series` under its id. An
+/// expression that names an id no query or expression defines (or that waits on a circle) is an error
+/// naming it.
+pub fn evaluate_all(
+    expressions: &[(String, String)],
+    series: &mut HashMap<String, Series>,
+    periods: usize,
+) -> Result<(), MathError> {
+    let mut waiting: Vec<(&str, &str, Expression)> = Vec::new();
+    for (id, text) in expressions {
+        waiting.push((id, text, Expression::parse(text)?));
+    }
+    while !waiting.is_empty() {
+        let ready = waiting.iter().position(|(_, _, expression)| {
+            expression.ids().iter().all(|needed| series.contains_key(*needed))
+        });
+        let Some(index) = ready else {
+            let (_, text, expression) = &waiting[0];
+            let missing = expression
+                .ids()
+                .into_iter()
+                .find(|needed| !series.contains_key(*needed))
+                .unwrap_or_default();
+            return Err(MathError::UnknownId {
+                expression: (*text).to_owned(),
+                id: missing.to_owned(),
+            });
+        };
+        let (id, text, expression) = waiting.remove(index);
+        let values = expression.evaluate(text, series, periods)?;
+        series.insert(id.to_owned(), values);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Number(f64),
@@ -488,6 +524,25 @@ mod tests {
             evaluate("a >= 6", &values).unwrap(),
             [Some(1.0), Some(0.0)],
             "comparisons are 1 or 0"
+        );
+    }
+
+    #[test]
+    fn expressions_that_use_each_other_are_evaluated_in_the_order_they_can_be() {
+        let mut series: HashMap<String, Series> = [("a".to_owned(), vec![Some(2.0)])].into();
+        let expressions = [
+            ("c".to_owned(), "b * 10".to_owned()),
+            ("b".to_owned(), "a + 1".to_owned()),
+        ];
+        evaluate_all(&expressions, &mut series, 1).unwrap();
+        assert_eq!(series["c"], [Some(30.0)]);
+        let circle = [
+            ("x".to_owned(), "y + 1".to_owned()),
+            ("y".to_owned(), "x + 1".to_owned()),
+        ];
+        assert_eq!(
+            evaluate_all(&circle, &mut series, 1).unwrap_err().to_string(),
+            "metric math \"y + 1\": no query with id \"y\""
         );
     }
 

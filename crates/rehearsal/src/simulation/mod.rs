@@ -292,8 +292,9 @@ fn invalid_emf_document(at_ms: i64, names: &Names) -> String {
     .to_string()
 }
 
-/// The metrics SQS and CloudWatch Logs publish once a minute: the dead-letter queue's depth (nobody
-/// consumes it during a rehearsal) and the log group's rejected EMF documents.
+/// The metrics SQS and CloudWatch Logs publish once a minute: the dead-letter queue's depth and the
+/// age of its oldest message (nobody consumes it during a rehearsal), and the log group's rejected
+/// EMF documents.
 fn publish_queue_and_log_metrics(
     metrics: &mut MetricStore,
     dead_letters: &[DeadLetter],
@@ -305,13 +306,22 @@ fn publish_queue_and_log_metrics(
         "ApproximateNumberOfMessagesVisible",
         &[("QueueName", &names.dead_letter_queue_name)],
     );
+    let oldest_age = MetricKey::new(
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        &[("QueueName", &names.dead_letter_queue_name)],
+    );
     let mut minute_end = START_MS + 60_000;
     while minute_end <= end_ms {
-        let visible = dead_letters
+        let received: Vec<&DeadLetter> = dead_letters
             .iter()
             .filter(|letter| letter.at_ms < minute_end)
-            .count();
-        metrics.put(depth.clone(), minute_end - 1, visible as f64, 1.0);
+            .collect();
+        metrics.put(depth.clone(), minute_end - 1, received.len() as f64, 1.0);
+        let oldest_age_s = received
+            .first()
+            .map_or(0, |letter| (minute_end - letter.at_ms) / 1000);
+        metrics.put(oldest_age.clone(), minute_end - 1, oldest_age_s as f64, 1.0);
         minute_end += 60_000;
     }
     let rejected = MetricKey::new(
