@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rehearsal::scenario::Scenario;
 use rehearsal::simulation::{Deployment, Names, Rehearsal, rehearse};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::definitions::{DefinitionError, Definitions};
 use crate::render::variables_for;
@@ -99,34 +99,12 @@ pub fn run(
     progress: &dyn Fn(f64),
 ) -> Result<Outcome, RehearseError> {
     let scenario = Scenario::load(scenario_path)?;
-    let definitions = Definitions::load(repo)?;
-    let template_path = repo.join("template.yaml");
-    let template = std::fs::read_to_string(&template_path).map_err(|source| RehearseError::Template {
-        path: template_path.display().to_string(),
-        source,
-    })?;
-
-    let mut values = template_parameters::defaults(&template);
-    values.extend(vars.iter().map(|(name, value)| (name.clone(), value.clone())));
-    let deployment = deployment(&values, &template)?;
-    let names = names(&values.get(METRICS_NAMESPACE).cloned().unwrap_or_default());
-    for (placeholder, value) in [
-        ("AWS::StackName", STACK_NAME.to_owned()),
-        (FUNCTION, names.function_name.clone()),
-        (METRICS_NAMESPACE, names.namespace.clone()),
-        (LOG_GROUP, names.log_group_name.clone()),
-        (DEAD_LETTER_QUEUE_NAME, names.dead_letter_queue_name.clone()),
-        (EVENT_SOURCE_MAPPING, names.event_source_mapping_uuid.clone()),
-        (
-            ALARM_TOPIC,
-            format!("arn:aws:sns:eu-west-1:123456789012:{STACK_NAME}-AlarmTopic"),
-        ),
-    ] {
-        values.entry(placeholder.to_owned()).or_insert(value);
-    }
-    let variables = variables_for(&definitions);
-    let resolved = Values::gather(&definitions, &variables, "eu-west-1", None, &values)?;
-
+    let Setup {
+        definitions,
+        deployment,
+        names,
+        resolved,
+    } = setup(repo, vars)?;
     let rehearsal = rehearse(&scenario, &deployment, &names, progress);
     let alarms = definitions
         .alarms
@@ -160,6 +138,77 @@ pub fn run(
         alarms,
         dashboards,
     })
+}
+
+/// An alarm of `alarms/`: its file name and its properties.
+pub type ResolvedAlarm = (String, Map<String, Value>);
+
+/// What a rehearsal is set up with: the definitions, the deployment, the resource names, and the
+/// placeholders' values.
+struct Setup {
+    definitions: Definitions,
+    deployment: Deployment,
+    names: Names,
+    resolved: Values,
+}
+
+fn setup(repo: &Path, vars: &BTreeMap<String, String>) -> Result<Setup, RehearseError> {
+    let definitions = Definitions::load(repo)?;
+    let template_path = repo.join("template.yaml");
+    let template = std::fs::read_to_string(&template_path).map_err(|source| RehearseError::Template {
+        path: template_path.display().to_string(),
+        source,
+    })?;
+    let mut values = template_parameters::defaults(&template);
+    values.extend(vars.iter().map(|(name, value)| (name.clone(), value.clone())));
+    let deployment = deployment(&values, &template)?;
+    let names = names(&values.get(METRICS_NAMESPACE).cloned().unwrap_or_default());
+    for (placeholder, value) in [
+        ("AWS::StackName", STACK_NAME.to_owned()),
+        (FUNCTION, names.function_name.clone()),
+        (METRICS_NAMESPACE, names.namespace.clone()),
+        (LOG_GROUP, names.log_group_name.clone()),
+        (DEAD_LETTER_QUEUE_NAME, names.dead_letter_queue_name.clone()),
+        (EVENT_SOURCE_MAPPING, names.event_source_mapping_uuid.clone()),
+        (
+            ALARM_TOPIC,
+            format!("arn:aws:sns:eu-west-1:123456789012:{STACK_NAME}-AlarmTopic"),
+        ),
+    ] {
+        values.entry(placeholder.to_owned()).or_insert(value);
+    }
+    let variables = variables_for(&definitions);
+    let resolved = Values::gather(&definitions, &variables, "eu-west-1", None, &values)?;
+    Ok(Setup {
+        definitions,
+        deployment,
+        names,
+        resolved,
+    })
+}
+
+/// The alarms of `alarms/` (file name, properties) with their placeholders resolved as a rehearsal
+/// resolves them, for evaluating them elsewhere too (the LocalStack cross-check).
+pub fn resolved_alarms(
+    repo: &Path,
+    vars: &BTreeMap<String, String>,
+) -> Result<Vec<ResolvedAlarm>, RehearseError> {
+    let Setup {
+        definitions,
+        resolved,
+        ..
+    } = setup(repo, vars)?;
+    definitions
+        .alarms
+        .iter()
+        .map(|alarm| {
+            let properties = resolved.resolve(&Value::Object(alarm.properties.clone()), &alarm.name)?;
+            Ok((
+                alarm.name.clone(),
+                properties.as_object().cloned().unwrap_or_default(),
+            ))
+        })
+        .collect()
 }
 
 /// The event source mapping's and the function's settings, from the parameters' values.
