@@ -2,10 +2,11 @@
 //!
 //! Each shard (split by item key into `ParallelizationFactor` parts) is polled by a loop of its own,
 //! at most four times a second as Lambda polls a shard: it waits for records (and for the batching
-//! window), invokes the function with at most `BatchSize`
-//! of them, and applies the response as Lambda does (`../shared/notes/stream-semantics.md`): a
-//! partial response checkpoints at the lowest reported sequence number, an error retries the whole
-//! batch or bisects it, `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds` send the rest to the
+//! window), invokes the function with at most `BatchSize` of them, and applies the response by the
+//! event source mapping's rules the library's stream simulator uses too
+//! (`ddb_stream_processor::testing::event_source_mapping`): a partial response checkpoints at the
+//! lowest reported sequence number, an error retries the whole batch or bisects it, and
+//! `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds` send the rest to the
 //! on-failure destination. The Lambda service runs each invocation in an execution environment (a
 //! new one is a cold start), at most `concurrency_limit` at once (more are throttled and retried a
 //! second later), and stops an invocation at the function's timeout.
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
+use ddb_stream_processor::testing::event_source_mapping::{RetrySettings, ShardCursor, read_response};
 use ddb_stream_processor::{EngineConfig, Invocation, StreamHandler};
 use serde_json::{Value, json};
 
@@ -45,16 +47,6 @@ pub(crate) struct Service {
 /// Lambda polls each shard of a DynamoDB stream four times a second (the Lambda developer guide,
 /// "How Lambda processes records from DynamoDB Streams").
 const POLL_INTERVAL_MS: i64 = 250;
-
-/// How the event source mapping reads one invocation's result.
-enum Verdict {
-    /// The whole batch is done.
-    Complete,
-    /// Checkpoint at this index of the batch; the rest comes again.
-    Partial(usize),
-    /// The function failed: the whole batch comes again (or is bisected).
-    Failed,
-}
 
 impl Service {
     fn put(&self, namespace: &str, name: &str, dimension: (&str, &str), value: f64) {
@@ -122,8 +114,9 @@ impl Service {
             .push(environment);
     }
 
-    /// Invokes the function with `batch` once an environment is free; the verdict.
-    async fn invoke(&self, batch: &[StreamRecord]) -> Verdict {
+    /// Invokes the function with `batch` once an environment is free: its response, or `None` when
+    /// the invocation failed (an error, or the timeout).
+    async fn invoke(&self, batch: &[StreamRecord]) -> Option<Value> {
         let environment = loop {
             if let Some(environment) = self.acquire() {
                 break environment;
@@ -160,11 +153,11 @@ impl Service {
         self.lambda_metric("Duration", (self.clock.now_ms() - started_ms) as f64);
         self.release(environment);
         match result {
-            Ok(Ok(response)) => read_response(&serde_json::to_value(response).unwrap_or(Value::Null), batch),
+            Ok(Ok(response)) => Some(serde_json::to_value(response).unwrap_or(Value::Null)),
             Ok(Err(_)) | Err(_) => {
                 self.lambda_metric("Errors", 1.0);
                 self.mapping_metric("FailedInvokeEventCount", batch.len() as f64);
-                Verdict::Failed
+                None
             }
         }
     }
@@ -202,94 +195,76 @@ impl Service {
     /// Polls one part of a shard until the scenario ends.
     pub(crate) async fn poll(&self, shard: usize, records: &[StreamRecord]) {
         let mapping = &self.deployment;
-        // (start, end, retries) of batches bisection or a retry put back, the next on top.
-        let mut pending: Vec<(usize, usize, u32)> = Vec::new();
-        let mut checkpoint = 0;
+        let settings = RetrySettings {
+            batch_size: mapping.batch_size,
+            bisect: mapping.bisect,
+            max_retry_attempts: mapping.max_retry_attempts,
+        };
+        let mut cursor = ShardCursor::new();
         let mut last_poll_ms = i64::MIN / 2;
         loop {
-            let (start, end, retries) = match pending.pop() {
-                Some(batch) => {
-                    // A retry or a bisected half goes out with the next poll. AWS documents no further
-                    // backoff for stream sources, so the rehearsal adds none.
-                    let poll_at = last_poll_ms + POLL_INTERVAL_MS;
-                    if self.clock.now_ms() < poll_at {
-                        tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
-                    }
-                    last_poll_ms = self.clock.now_ms();
-                    batch
+            let available = if cursor.has_pending() {
+                // A retry or a bisected half goes out with the next poll. AWS documents no further
+                // backoff for stream sources, so the rehearsal adds none.
+                let poll_at = last_poll_ms + POLL_INTERVAL_MS;
+                if self.clock.now_ms() < poll_at {
+                    tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
                 }
-                None => {
-                    let Some(first) = records.get(checkpoint) else {
-                        return;
-                    };
-                    let poll_at = first.arrived_ms.max(last_poll_ms + POLL_INTERVAL_MS);
-                    if poll_at >= self.end_ms {
-                        return;
-                    }
-                    if self.clock.now_ms() < poll_at {
-                        tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
-                    }
-                    last_poll_ms = self.clock.now_ms();
-                    let full_at = records
-                        .get(checkpoint + mapping.batch_size - 1)
-                        .map_or(i64::MAX, |record| record.arrived_ms);
-                    let window_ends = first.arrived_ms + mapping.batching_window.as_millis() as i64;
-                    let ready_at = full_at.min(window_ends).min(self.end_ms);
-                    if self.clock.now_ms() < ready_at {
-                        tokio::time::sleep_until(self.clock.instant_at(ready_at)).await;
-                    }
-                    let now = self.clock.now_ms();
-                    let available = records[checkpoint..]
-                        .iter()
-                        .take(mapping.batch_size)
-                        .take_while(|record| record.arrived_ms <= now)
-                        .count();
-                    (checkpoint, checkpoint + available.max(1), 0)
+                last_poll_ms = self.clock.now_ms();
+                0
+            } else {
+                let checkpoint = cursor.checkpoint();
+                let Some(first) = records.get(checkpoint) else {
+                    return;
+                };
+                let poll_at = first.arrived_ms.max(last_poll_ms + POLL_INTERVAL_MS);
+                if poll_at >= self.end_ms {
+                    return;
                 }
+                if self.clock.now_ms() < poll_at {
+                    tokio::time::sleep_until(self.clock.instant_at(poll_at)).await;
+                }
+                last_poll_ms = self.clock.now_ms();
+                let full_at = records
+                    .get(checkpoint + mapping.batch_size - 1)
+                    .map_or(i64::MAX, |record| record.arrived_ms);
+                let window_ends = first.arrived_ms + mapping.batching_window.as_millis() as i64;
+                let ready_at = full_at.min(window_ends).min(self.end_ms);
+                if self.clock.now_ms() < ready_at {
+                    tokio::time::sleep_until(self.clock.instant_at(ready_at)).await;
+                }
+                let now = self.clock.now_ms();
+                records[checkpoint..]
+                    .iter()
+                    .take(mapping.batch_size)
+                    .take_while(|record| record.arrived_ms <= now)
+                    .count()
+                    .max(1)
             };
             if self.clock.now_ms() >= self.end_ms {
                 return;
             }
-            let batch = &records[start..end];
-            self.mapping_metric("PolledEventCount", batch.len() as f64);
-            let too_old = mapping
-                .max_record_age
-                .is_some_and(|age| self.clock.now_ms() - batch[0].arrived_ms > age.as_millis() as i64);
+            let Some(batch) = cursor.next_batch(&settings, available) else {
+                return;
+            };
+            let batch_records = &records[batch.start..batch.end];
+            self.mapping_metric("PolledEventCount", batch_records.len() as f64);
+            let too_old = mapping.max_record_age.is_some_and(|age| {
+                self.clock.now_ms() - batch_records[0].arrived_ms > age.as_millis() as i64
+            });
             if too_old {
-                self.give_up(shard, batch, "MaximumRecordAgeInSeconds");
-                checkpoint = end;
+                self.give_up(shard, batch_records, "MaximumRecordAgeInSeconds");
+                cursor.expire(batch);
                 continue;
             }
-            match self.invoke(batch).await {
-                Verdict::Complete => checkpoint = end,
-                Verdict::Partial(index) => {
-                    checkpoint = start + index;
-                    if mapping
-                        .max_retry_attempts
-                        .is_some_and(|limit| retries + 1 > limit)
-                    {
-                        self.give_up(shard, &records[start + index..end], "MaximumRetryAttempts");
-                        checkpoint = end;
-                    } else {
-                        pending.push((start + index, end, retries + 1));
-                    }
-                }
-                Verdict::Failed if mapping.bisect && end - start > 1 => {
-                    let middle = start + (end - start) / 2;
-                    pending.push((middle, end, retries));
-                    pending.push((start, middle, retries));
-                }
-                Verdict::Failed => {
-                    if mapping
-                        .max_retry_attempts
-                        .is_some_and(|limit| retries + 1 > limit)
-                    {
-                        self.give_up(shard, batch, "MaximumRetryAttempts");
-                        checkpoint = end;
-                    } else {
-                        pending.push((start, end, retries + 1));
-                    }
-                }
+            let response = self.invoke(batch_records).await;
+            let sequence_numbers: Vec<String> = batch_records
+                .iter()
+                .map(|record| format!("{:021}", record.sequence_number))
+                .collect();
+            let read = read_response(response.as_ref(), &sequence_numbers);
+            if let Some((first, end)) = cursor.apply(batch, read, &settings) {
+                self.give_up(shard, &records[first..end], "MaximumRetryAttempts");
             }
         }
     }
@@ -330,29 +305,4 @@ fn payload(batch: &[StreamRecord], names: &Names) -> Vec<u8> {
         })
         .collect();
     serde_json::to_vec(&json!({ "Records": records })).unwrap_or_default()
-}
-
-/// The event source mapping's reading of a response (stream-semantics.md, "The response contract").
-fn read_response(response: &Value, batch: &[StreamRecord]) -> Verdict {
-    let failures = match response.get("batchItemFailures") {
-        None | Some(Value::Null) => return Verdict::Complete,
-        Some(Value::Array(items)) if items.is_empty() => return Verdict::Complete,
-        Some(Value::Array(items)) => items,
-        Some(_) => return Verdict::Failed,
-    };
-    let mut lowest: Option<usize> = None;
-    for item in failures {
-        let identifier = item
-            .get("itemIdentifier")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(index) = batch
-            .iter()
-            .position(|record| format!("{:021}", record.sequence_number) == identifier)
-        else {
-            return Verdict::Failed;
-        };
-        lowest = Some(lowest.map_or(index, |current: usize| current.min(index)));
-    }
-    lowest.map_or(Verdict::Complete, Verdict::Partial)
 }

@@ -22,6 +22,9 @@ use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
+use ddb_stream_processor::testing::event_source_mapping::{
+    Response, RetrySettings, ShardCursor, read_response,
+};
 use ddb_stream_processor::{
     BatchEngine, ChangeRecord, Invocation, RecordError, RecordProcessor, StreamHandler,
 };
@@ -271,36 +274,13 @@ async fn naive(kind: HandlerKind, processor: &SimProcessor, batch: &[SimRecord])
     })
 }
 
-/// The ESM's reading of a response: the verdict, and the index the checkpoint moves to.
-fn read_response(response: Option<&Value>, batch: &[SimRecord]) -> (Verdict, usize) {
-    let Some(response) = response else {
-        return (Verdict::WholeBatchFailed, 0);
-    };
-    let failures = match response.get("batchItemFailures") {
-        None | Some(Value::Null) => return (Verdict::Complete, batch.len()),
-        Some(Value::Array(items)) if items.is_empty() => return (Verdict::Complete, batch.len()),
-        Some(Value::Array(items)) => items,
-        Some(_) => return (Verdict::WholeBatchFailed, 0),
-    };
-    let mut lowest: Option<usize> = None;
-    for item in failures {
-        let Some(identifier) = item
-            .get("itemIdentifier")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-        else {
-            return (Verdict::WholeBatchFailed, 0);
-        };
-        let Some(index) = batch
-            .iter()
-            .position(|record| format!("{:021}", record.seq) == identifier)
-        else {
-            // Undocumented: treat an identifier that is not in the batch as a whole failure.
-            return (Verdict::WholeBatchFailed, 0);
-        };
-        lowest = Some(lowest.map_or(index, |current| current.min(index)));
+/// The verdict the journal keeps, and the index the checkpoint moved to, from the mapping's reading.
+fn verdict_of(response: Response, batch: &[SimRecord]) -> (Verdict, usize) {
+    match response {
+        Response::Complete => (Verdict::Complete, batch.len()),
+        Response::Partial { index } => (Verdict::Partial, index),
+        Response::RetryWholeBatch | Response::FunctionError => (Verdict::WholeBatchFailed, 0),
     }
-    (Verdict::Partial, lowest.unwrap_or(0))
 }
 
 /// Runs the shard through the ESM model and the handler (the template's engine configured by
@@ -329,62 +309,42 @@ pub async fn simulate_with(
         })
         .collect();
     let runs = shards.iter().map(|shard| async {
-        // (start, end, attempts) of the batches waiting, the next on top.
-        let mut pending: Vec<(usize, usize, u32)> = Vec::new();
-        let mut checkpoint = 0;
+        let settings = RetrySettings {
+            batch_size: esm.batch_size,
+            bisect: esm.bisect,
+            max_retry_attempts: Some(esm.max_retry_attempts),
+        };
+        let mut cursor = ShardCursor::new();
         let mut age = 0;
-        while checkpoint < shard.len() || !pending.is_empty() {
-            let (start, end, tries) =
-                pending
-                    .pop()
-                    .unwrap_or((checkpoint, (checkpoint + esm.batch_size).min(shard.len()), 0));
+        while let Some(batch) = cursor.next_batch(&settings, shard.len() - cursor.checkpoint()) {
+            let (start, end) = (batch.start, batch.end);
             age += 1;
             if esm.max_record_age.is_some_and(|limit| age > limit) {
                 destination
                     .lock()
                     .unwrap()
                     .push((shard[start].seq, shard[end - 1].seq));
-                checkpoint = end;
+                cursor.expire(batch);
                 continue;
             }
-            let batch = &shard[start..end];
+            let records = &shard[start..end];
             let invocation = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let response = invoke(kind, &handler, &processor, batch, invocation).await;
-            let (verdict, index) = read_response(response.as_ref(), batch);
+            let response = invoke(kind, &handler, &processor, records, invocation).await;
+            let sequence_numbers: Vec<String> = records
+                .iter()
+                .map(|record| format!("{:021}", record.seq))
+                .collect();
+            let read = read_response(response.as_ref(), &sequence_numbers);
+            let (verdict, index) = verdict_of(read, records);
             invocations
                 .lock()
                 .unwrap()
-                .insert(invocation, (batch.to_vec(), verdict, index));
-            match verdict {
-                Verdict::Complete => checkpoint = end,
-                Verdict::Partial => {
-                    checkpoint = start + index;
-                    if tries + 1 > esm.max_retry_attempts {
-                        destination
-                            .lock()
-                            .unwrap()
-                            .push((shard[start + index].seq, shard[end - 1].seq));
-                        checkpoint = end;
-                    } else {
-                        pending.push((start + index, end, tries + 1));
-                    }
-                }
-                Verdict::WholeBatchFailed if response.is_none() && esm.bisect && end - start > 1 => {
-                    let middle = start + (end - start) / 2;
-                    pending.push((middle, end, tries));
-                    pending.push((start, middle, tries));
-                }
-                Verdict::WholeBatchFailed => {
-                    if tries + 1 > esm.max_retry_attempts {
-                        destination
-                            .lock()
-                            .unwrap()
-                            .push((shard[start].seq, shard[end - 1].seq));
-                        checkpoint = end;
-                    } else {
-                        pending.push((start, end, tries + 1));
-                    }
-                }
+                .insert(invocation, (records.to_vec(), verdict, index));
+            if let Some((first, last)) = cursor.apply(batch, read, &settings) {
+                destination
+                    .lock()
+                    .unwrap()
+                    .push((shard[first].seq, shard[last - 1].seq));
             }
         }
     });
