@@ -143,7 +143,7 @@ impl Unit {
 pub enum Values {
     /// One value, written as a number.
     Single(f64),
-    /// Samples of a distribution, written as arrays of at most [`MAX_VALUES_PER_METRIC`].
+    /// Samples of a distribution, written as arrays of at most `MAX_VALUES_PER_METRIC` (100).
     Samples(Vec<f64>),
 }
 
