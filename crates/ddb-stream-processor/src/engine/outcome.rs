@@ -97,9 +97,4 @@ impl BatchOutcome {
             Disposition::FailInvocation(_) => self.batch_size,
         }
     }
-
-    /// Records of the batch that were not attempted in this invocation.
-    pub fn records_not_attempted(&self) -> usize {
-        self.batch_size - self.succeeded - self.failed
-    }
 }

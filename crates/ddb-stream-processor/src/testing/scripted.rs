@@ -23,6 +23,9 @@ pub enum Behaviour {
     Panic(&'static str),
     /// Takes this long (on tokio's clock), then succeeds.
     Sleep(Duration),
+    /// Takes this long (on tokio's clock), then fails with this kind: a failure that other records
+    /// can run alongside.
+    SleepThenFail(Duration, FailureKind),
 }
 
 /// Succeeds on every record not in its script; records each call as (event id, attempt of that record).
@@ -87,6 +90,10 @@ impl RecordProcessor for ScriptedProcessor {
             Some(Behaviour::Sleep(delay)) => {
                 tokio::time::sleep(*delay).await;
                 Ok(())
+            }
+            Some(Behaviour::SleepThenFail(delay, kind)) => {
+                tokio::time::sleep(*delay).await;
+                Err(RecordError::new(*kind, "scripted failure after a delay"))
             }
         }
     }

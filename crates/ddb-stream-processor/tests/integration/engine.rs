@@ -619,3 +619,69 @@ async fn per_key_concurrency_checkpoints_at_the_first_failure_and_stops_only_tha
     }
     assert_eq!((outcome.failed, outcome.succeeded), (1, 5));
 }
+
+/// Records of `keys` items in turn, where `fail` (by index) fail permanently and every record takes
+/// 10 ms, so that records of different items run at the same time.
+fn timed_over_keys(
+    count: usize,
+    keys: usize,
+    fail: &[usize],
+) -> (Vec<ddb_stream_processor::record::BatchRecord>, ScriptedProcessor) {
+    let processor = fail.iter().fold(
+        ScriptedProcessor::new().taking(Duration::from_millis(10)),
+        |processor, index| {
+            processor.on(
+                event_id(*index),
+                Behaviour::SleepThenFail(Duration::from_millis(10), FailureKind::Permanent),
+            )
+        },
+    );
+    (batch_over_keys(count, keys), processor)
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_two_items_fail_in_one_invocation_the_checkpoint_is_the_earlier_failure() {
+    // Records 2 (item 0) and 3 (item 1) run at the same time and both fail: reporting 3 would skip 2
+    // for good. The stop must be the earliest failure, whatever order the lanes finish in.
+    let (records, processor) = timed_over_keys(10, 2, &[2, 3]);
+    let outcome = concurrent(2)
+        .process_batch(&processor, records, &relaxed_deadline())
+        .await;
+    assert_eq!(outcome.failed, 2, "both were attempted and failed");
+    assert_eq!(checkpoint_of(&outcome), sequence_number(2));
+    assert_eq!(outcome.records_handed_back(), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_record_starts_after_a_failure_is_known_whatever_its_item() {
+    // Record 2 (item 0) fails at 20 ms; item 1's lane is then at record 3 or 5, and must start
+    // nothing after it: every later record comes again from the checkpoint anyway.
+    let (records, processor) = timed_over_keys(20, 2, &[2]);
+    let outcome = concurrent(2)
+        .process_batch(&processor, records, &relaxed_deadline())
+        .await;
+    assert_eq!(checkpoint_of(&outcome), sequence_number(2));
+    let started: Vec<String> = processor.calls();
+    for index in 7..20 {
+        assert!(
+            !started.contains(&event_id(index)),
+            "record {index} started after record 2 failed: {started:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_record_in_flight_keeps_the_whole_batch_in_stream_order_across_items() {
+    // Items A A B: per item, B could run before A's second record; with PROCESSOR_MAX_IN_FLIGHT=1
+    // the whole batch runs in stream order.
+    let mut records = batch_json(3);
+    for (record, item) in records.iter_mut().zip(["A", "A", "B"]) {
+        record["dynamodb"]["Keys"] = json!({"pk": {"S": item}});
+    }
+    let processor = ScriptedProcessor::new().taking(Duration::from_millis(10));
+    let outcome = concurrent(1)
+        .process_batch(&processor, parse(records), &relaxed_deadline())
+        .await;
+    assert_eq!(outcome.disposition, Disposition::Complete);
+    assert_eq!(processor.calls(), [event_id(0), event_id(1), event_id(2)]);
+}
