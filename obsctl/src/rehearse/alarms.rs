@@ -126,7 +126,8 @@ pub fn evaluate(
         math_alarm(properties, store, start_ms, end_ms).map_err(error)?
     };
 
-    let (threshold, approximate) = match (Comparison::parse(operator), band_series) {
+    let comparison = Comparison::parse(operator);
+    let (threshold, approximate) = match (comparison, band_series) {
         (Some(_), _) => {
             let threshold = number("Threshold").ok_or_else(|| error("Threshold is not a number".into()))?;
             (Threshold::Static(threshold), false)
@@ -143,7 +144,7 @@ pub fn evaluate(
         .enumerate()
         .map(|(index, value)| {
             let value = (*value)?;
-            match (&threshold, Comparison::parse(operator)) {
+            match (&threshold, comparison) {
                 (Threshold::Static(threshold), Some(comparison)) => {
                     Some(comparison.breaches(value, *threshold))
                 }

@@ -106,21 +106,18 @@ pub fn run(
         resolved,
     } = setup(repo, vars)?;
     let rehearsal = rehearse(&scenario, &deployment, &names, progress);
-    let alarms = definitions
-        .alarms
+    let alarms = resolve_alarms(&definitions, &resolved)?
         .iter()
-        .map(|alarm| {
-            let properties = resolved.resolve(&Value::Object(alarm.properties.clone()), &alarm.name)?;
-            let properties = properties.as_object().cloned().unwrap_or_default();
-            Ok(alarms::evaluate(
-                &alarm.name,
-                &properties,
+        .map(|(name, properties)| {
+            alarms::evaluate(
+                name,
+                properties,
                 &rehearsal.metrics,
                 rehearsal.start_ms,
                 rehearsal.end_ms,
-            )?)
+            )
         })
-        .collect::<Result<Vec<_>, RehearseError>>()?;
+        .collect::<Result<Vec<_>, AlarmError>>()?;
     let dashboards = definitions
         .dashboards
         .iter()
@@ -193,11 +190,11 @@ pub fn resolved_alarms(
     repo: &Path,
     vars: &BTreeMap<String, String>,
 ) -> Result<Vec<ResolvedAlarm>, RehearseError> {
-    let Setup {
-        definitions,
-        resolved,
-        ..
-    } = setup(repo, vars)?;
+    let setup = setup(repo, vars)?;
+    resolve_alarms(&setup.definitions, &setup.resolved)
+}
+
+fn resolve_alarms(definitions: &Definitions, resolved: &Values) -> Result<Vec<ResolvedAlarm>, RehearseError> {
     definitions
         .alarms
         .iter()
@@ -228,22 +225,17 @@ fn deployment(values: &BTreeMap<String, String>, template: &str) -> Result<Deplo
         "FunctionTimeoutSeconds",
         "a whole number of seconds from 1 to 900",
     )?;
-    if !(1..=10_000).contains(&batch_size) || !(1..=900).contains(&timeout) {
-        return Err(RehearseError::Setting {
-            name: if (1..=10_000).contains(&batch_size) {
-                "FunctionTimeoutSeconds"
-            } else {
-                "BatchSize"
-            }
-            .into(),
-            value: if (1..=10_000).contains(&batch_size) {
-                timeout
-            } else {
-                batch_size
-            }
-            .to_string(),
-            expected: "a value inside the range template.yaml allows",
-        });
+    for (name, value, range) in [
+        ("BatchSize", batch_size, 1..=10_000),
+        ("FunctionTimeoutSeconds", timeout, 1..=900),
+    ] {
+        if !range.contains(&value) {
+            return Err(RehearseError::Setting {
+                name: name.into(),
+                value: value.to_string(),
+                expected: "a value inside the range template.yaml allows",
+            });
+        }
     }
     Ok(Deployment {
         batch_size: batch_size as usize,

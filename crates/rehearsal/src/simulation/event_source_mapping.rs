@@ -116,7 +116,7 @@ impl Service {
 
     /// Invokes the function with `batch` once an environment is free: its response, or `None` when
     /// the invocation failed (an error, or the timeout).
-    async fn invoke(&self, batch: &[StreamRecord]) -> Option<Value> {
+    async fn invoke(&self, batch: &[StreamRecord], sequence_numbers: &[String]) -> Option<Value> {
         let environment = loop {
             if let Some(environment) = self.acquire() {
                 break environment;
@@ -138,7 +138,7 @@ impl Service {
         if let Some(last) = batch.last() {
             self.lambda_metric("IteratorAge", (started_ms - last.arrived_ms).max(0) as f64);
         }
-        let payload = payload(batch, &self.names);
+        let payload = payload(batch, sequence_numbers, &self.names);
         let timeout = self.deployment.function_timeout;
         let invocation = Invocation::local(timeout, environment.engine().config())
             .with_request_id(format!("rehearsal-{invocation_number}"))
@@ -257,11 +257,11 @@ impl Service {
                 cursor.expire(batch);
                 continue;
             }
-            let response = self.invoke(batch_records).await;
             let sequence_numbers: Vec<String> = batch_records
                 .iter()
                 .map(|record| format!("{:021}", record.sequence_number))
                 .collect();
+            let response = self.invoke(batch_records, &sequence_numbers).await;
             let read = read_response(response.as_ref(), &sequence_numbers);
             if let Some((first, end)) = cursor.apply(batch, read, &settings) {
                 self.give_up(shard, &records[first..end], "MaximumRetryAttempts");
@@ -271,10 +271,11 @@ impl Service {
 }
 
 /// The event Lambda would send for `batch`.
-fn payload(batch: &[StreamRecord], names: &Names) -> Vec<u8> {
+fn payload(batch: &[StreamRecord], sequence_numbers: &[String], names: &Names) -> Vec<u8> {
     let records: Vec<Value> = batch
         .iter()
-        .map(|record| {
+        .zip(sequence_numbers)
+        .map(|(record, sequence_number)| {
             let key = json!({"pk": {"S": format!("ITEM#{}", record.key)}});
             let mut image = json!({"pk": {"S": format!("ITEM#{}", record.key)}, "status": {"S": "NEW"}});
             if record.poison {
@@ -297,7 +298,7 @@ fn payload(batch: &[StreamRecord], names: &Names) -> Vec<u8> {
                     "ApproximateCreationDateTime": record.arrived_ms as f64 / 1000.0,
                     "Keys": key,
                     "NewImage": image,
-                    "SequenceNumber": format!("{:021}", record.sequence_number),
+                    "SequenceNumber": sequence_number,
                     "SizeBytes": 64,
                     "StreamViewType": "NEW_AND_OLD_IMAGES"
                 }

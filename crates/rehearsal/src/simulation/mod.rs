@@ -251,19 +251,8 @@ async fn run(
         .invocations
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    drop(service.sink);
-    let mut metrics = Arc::try_unwrap(store)
-        .map(|store| {
-            store
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        })
-        .unwrap_or_else(|shared| {
-            shared
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone()
-        });
+    // Every execution environment's sink still holds the store: take its contents rather than copy them.
+    let mut metrics = std::mem::take(&mut *store.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     publish_queue_and_log_metrics(&mut metrics, &dead_letters, names, end_ms);
     Rehearsal {
         metrics,
