@@ -59,7 +59,10 @@ pub enum BatchFailure {
     /// The records are not in stream order, so no checkpoint would be safe.
     #[error(
         "record {index} has SequenceNumber {sequence_number}, not above record {previous_index}'s \
-         {previous_sequence_number}: the batch is not in stream order, so no record was processed"
+         {previous_sequence_number}: the batch is not in stream order, so no record was processed. \
+         Lambda always delivers a shard's records with strictly increasing sequence numbers; a \
+         hand-made or copied event that repeats or reverses them must be fixed (give each record a \
+         larger dynamodb.SequenceNumber than the one before it)"
     )]
     BatchOutOfOrder {
         /// The first record out of order.
