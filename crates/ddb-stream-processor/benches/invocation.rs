@@ -60,9 +60,8 @@ fn invocation_path(c: &mut Criterion) {
 fn metrics_flush(c: &mut Criterion) {
     let runtime = runtime();
     let engine = BatchEngine::new(EngineConfig::default());
-    let records = ddb_stream_processor::testing::internals::parse_event(&order_event(10_000, 10_000))
-        .expect("valid")
-        .records;
+    let records =
+        ddb_stream_processor::testing::internals::parse_event(&order_event(10_000, 10_000)).expect("valid");
     let facts = ddb_stream_processor::testing::internals::BatchFacts::of(&records);
     let deadline = Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional);
     let records = records.into_iter().map(BatchRecord::from).collect();

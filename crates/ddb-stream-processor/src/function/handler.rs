@@ -243,7 +243,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
         invocation: &Invocation,
         record: &mut RunRecord,
     ) -> Result<DynamoDbEventResponse, InvocationError> {
-        let event = match parse_event(payload) {
+        let records = match parse_event(payload) {
             Ok(event) => event,
             Err(invalid) => {
                 record.records_in_invalid_event = count_records_leniently(payload);
@@ -254,18 +254,14 @@ impl<P: RecordProcessor> StreamHandler<P> {
                 return Err(invalid);
             }
         };
-        record.batch = Some(BatchFacts::of(&event.records));
+        record.batch = Some(BatchFacts::of(&records));
         if let Some(traces) = &self.traces {
-            traces.annotate_batch(&Span::current(), &event.records);
+            traces.annotate_batch(&Span::current(), &records);
         }
         let started = tokio::time::Instant::now();
         let outcome = self
             .engine
-            .process_batch(
-                &self.processor,
-                batch_records(event.records),
-                &invocation.deadline,
-            )
+            .process_batch(&self.processor, batch_records(records), &invocation.deadline)
             .await;
         record.batch_time = Some(started.elapsed());
         log_summary(&outcome);

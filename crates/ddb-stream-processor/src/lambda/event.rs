@@ -5,7 +5,7 @@
 //! goes through the same logging as every other outcome, and names the JSON path of the problem
 //! (`Records[2].dynamodb: missing field "SizeBytes"`) instead of a Rust type name.
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -17,11 +17,26 @@ use crate::record::{BatchRecord, ChangeRecord, Operation, UnknownOperation};
 /// The `eventSource` of DynamoDB stream records.
 pub const DYNAMODB_EVENT_SOURCE: &str = "aws:dynamodb";
 
-/// Parses `payload` as a DynamoDB stream event.
+/// A DynamoDB stream event as Lambda sends it, with the fields that only a mapping with
+/// `TumblingWindowInSeconds` adds, so that such an event is recognised instead of read as a plain
+/// batch (its `state` would be dropped from the response, which breaks the window's aggregation).
+#[derive(Deserialize)]
+struct StreamEvent {
+    #[serde(rename = "Records")]
+    records: Vec<EventRecord>,
+    #[serde(default)]
+    window: Option<IgnoredAny>,
+    #[serde(default, rename = "isFinalInvokeForWindow")]
+    is_final_invoke_for_window: Option<IgnoredAny>,
+}
+
+/// Parses `payload` as a DynamoDB stream event and returns its records, in the order Lambda sent
+/// them.
 ///
 /// Beyond the shape, it checks that no record declares another event source (an SQS or Kinesis
-/// payload sent to this function by mistake must not be read as an empty or partial success).
-pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
+/// payload sent to this function by mistake must not be read as an empty or partial success), and
+/// refuses the events of a tumbling window, which this template does not aggregate.
+pub fn parse_event(payload: &[u8]) -> Result<Vec<EventRecord>, InvocationError> {
     // serde's derived structs also accept the positional array form (`[[]]` would read as an empty
     // batch and succeed); a stream event is always an object.
     if payload.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
@@ -32,10 +47,19 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
     }
     // The fast path parses without tracking the path; only a payload that fails is parsed again
     // with serde_path_to_error, to name where it goes wrong.
-    let event: Event = match serde_json::from_slice(payload) {
+    let event: StreamEvent = match serde_json::from_slice(payload) {
         Ok(event) => event,
         Err(_) => return Err(located_error(payload)),
     };
+    if event.window.is_some() || event.is_final_invoke_for_window.is_some() {
+        return Err(InvocationError::InvalidEvent {
+            reason: "the event comes from a tumbling window (it has \"window\" and \
+                     \"isFinalInvokeForWindow\"), which this template does not support: its response \
+                     would drop the window's \"state\" and break the aggregation. Remove \
+                     TumblingWindowInSeconds from the event source mapping"
+                .into(),
+        });
+    }
     for (index, record) in event.records.iter().enumerate() {
         if let Some(source) = record
             .event_source
@@ -47,7 +71,7 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, InvocationError> {
             });
         }
     }
-    Ok(event)
+    Ok(event.records)
 }
 
 /// The records of an event as the engine takes them, in the order Lambda sent them.
@@ -133,7 +157,7 @@ fn non_empty(image: Item) -> Option<Item> {
 /// The first problem of a payload that does not parse, with its JSON path.
 fn located_error(payload: &[u8]) -> InvocationError {
     let deserializer = &mut serde_json::Deserializer::from_slice(payload);
-    let reason = match serde_path_to_error::deserialize::<_, Event>(deserializer) {
+    let reason = match serde_path_to_error::deserialize::<_, StreamEvent>(deserializer) {
         Ok(_) => "the payload does not parse as a DynamoDB stream event".to_owned(),
         Err(error) => {
             let path = error.path().to_string();
@@ -240,7 +264,7 @@ mod tests {
 
     #[test]
     fn batch_facts_leave_out_records_without_a_creation_time() {
-        let event = parse_event(
+        let records = parse_event(
             br#"{"Records":[
               {"eventID":"a","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"10"}},
               {"eventID":"b","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"20",
@@ -249,7 +273,7 @@ mod tests {
                "ApproximateCreationDateTime":1700000050}}]}"#,
         )
         .unwrap();
-        let facts = BatchFacts::of(&event.records);
+        let facts = BatchFacts::of(&records);
         assert_eq!(facts.size, 3);
         assert_eq!(
             facts.oldest_record_created_at.map(|time| time.timestamp()),
@@ -269,7 +293,26 @@ mod tests {
 
     #[test]
     fn an_empty_batch_is_a_valid_event() {
-        assert_eq!(parse_event(br#"{"Records": []}"#).unwrap().records.len(), 0);
+        assert_eq!(parse_event(br#"{"Records": []}"#).unwrap().len(), 0);
+    }
+
+    /// An event of a mapping with TumblingWindowInSeconds, as the Lambda developer guide shows it
+    /// (the records cut short): processing it would answer without its `state`.
+    #[test]
+    fn an_event_of_a_tumbling_window_is_refused_not_processed_without_its_state() {
+        let window_event = r#"{"Records":[{"eventID":"1","eventName":"INSERT","awsRegion":"us-east-1",
+            "eventSource":"aws:dynamodb","dynamodb":{"SizeBytes":26,"SequenceNumber":"111"}}],
+            "window":{"start":"2020-07-30T17:00:00Z","end":"2020-07-30T17:05:00Z"},
+            "state":{"1":"state1"},"shardId":"shard123456789",
+            "eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2020",
+            "isFinalInvokeForWindow":false,"isWindowTerminatedEarly":false}"#;
+        let refusal = reason(window_event);
+        assert!(refusal.contains("tumbling window"), "{refusal}");
+        assert!(refusal.contains("TumblingWindowInSeconds"), "{refusal}");
+        let final_invoke_only = r#"{"Records":[],"isFinalInvokeForWindow":true}"#;
+        assert!(reason(final_invoke_only).contains("tumbling window"));
+        // `null` is what a plain event would never carry either, but it holds no state to lose.
+        assert!(parse_event(br#"{"Records":[],"window":null}"#).is_ok());
     }
 
     mod change_records {
