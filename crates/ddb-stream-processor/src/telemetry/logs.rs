@@ -29,6 +29,7 @@ use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -37,6 +38,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::clock::{SystemClock, WallClock};
 use crate::engine::panic_message;
+use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
 use crate::telemetry::traces::Traces;
 
 /// How log lines are written.
@@ -202,7 +204,9 @@ where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     // The filter was validated when the settings were read.
-    let filter = EnvFilter::builder().parse_lossy(&settings.filter);
+    let filter = EnvFilter::builder()
+        .parse_lossy(&settings.filter)
+        .and(filter_fn(is_not_a_repeated_failure));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match settings.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())

@@ -56,12 +56,13 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
 use tracing_subscriber::{Layer, Registry};
 
 use crate::engine::{RecordObserver, StopReason};
 use crate::lambda::event::table_name_of;
 use crate::record::{BatchRecord, Operation, identity};
+use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
 
 /// The default flush budget per invocation.
 pub(crate) const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
@@ -211,7 +212,7 @@ impl Traces {
     pub fn layer(&self) -> Box<dyn Layer<Registry> + Send + Sync> {
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer(SCOPE))
-            .with_filter(LevelFilter::INFO)
+            .with_filter(LevelFilter::INFO.and(filter_fn(is_not_a_repeated_failure)))
             .boxed()
     }
 

@@ -71,8 +71,10 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
         "the handler, not lambda_runtime, parses the payload"
     );
 
+    let output = function.stop();
+    assert_one_line_per_failure(&output.stderr);
     // Every invocation flushed its EMF documents to stdout before posting its result.
-    let stdout = function.stop().stdout;
+    let stdout = output.stdout;
     let documents: Vec<String> = stdout.lines().map(str::to_owned).collect();
     assert_valid(&documents, chrono::Utc::now().timestamp_millis());
     let parsed: Vec<serde_json::Value> = documents
@@ -111,6 +113,51 @@ fn responses_and_errors_reach_lambda_with_stable_error_types() {
         "req-after-errors",
     ] {
         main_document(id);
+    }
+}
+
+/// The logs of the six invocations above, in Lambda's JSON format: only JSON lines, and each failure
+/// said once, in a line with its `requestId`, never as a Rust debug dump.
+fn assert_one_line_per_failure(stderr: &str) {
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"))
+        })
+        .collect();
+    let problems = |id: &str| {
+        lines
+            .iter()
+            .filter(|line| {
+                line["requestId"] == id && matches!(line["level"].as_str(), Some("WARN" | "ERROR"))
+            })
+            .map(|line| line["level"].as_str().unwrap())
+            .collect::<Vec<_>>()
+    };
+    for (id, expected) in [
+        ("req-clean", vec![]),
+        ("req-poison-middle", vec!["WARN"]),
+        ("req-poison-first", vec!["ERROR"]),
+        ("req-not-an-event", vec!["ERROR"]),
+        ("req-missing-sequence", vec!["ERROR"]),
+        ("req-after-errors", vec![]),
+    ] {
+        assert_eq!(problems(id), expected, "{id}: {stderr}");
+    }
+    let errors_without_request = lines
+        .iter()
+        .filter(|line| line["level"] == "ERROR" && line.get("requestId").is_none())
+        .count();
+    assert_eq!(errors_without_request, 0, "{stderr}");
+    for type_name in [
+        "FirstRecordNotCompleted",
+        "MissingSequenceNumber {",
+        "InvalidEvent {",
+    ] {
+        assert!(
+            !stderr.contains(type_name),
+            "a Rust type name in the logs: {stderr}"
+        );
     }
 }
 
