@@ -3,7 +3,8 @@
 //! It reads and validates the configuration, sets up logs, metrics and traces, builds the
 //! [`StreamHandler`], and then either runs one local invocation (`--event FILE`) or serves the
 //! Lambda Runtime API until the process ends. Every step that can fail says what is wrong and exits
-//! with code 2 before an event is taken.
+//! with code 2 before an event is taken; under a Runtime API it first posts the failure to
+//! `/runtime/init/error`, so Lambda shows it instead of a bare `Runtime.ExitError`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use lambda_runtime::{LambdaEvent, Runtime, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, Runtime, service_fn};
 use serde_json::value::RawValue;
 
 use super::config::{self, Settings};
 use super::handler::StreamHandler;
 use super::local_invoke::{self, EventSource};
+use crate::lambda::init_error::{self, INVALID_CONFIGURATION, INVALID_RUNTIME_ENVIRONMENT};
 use crate::lambda::shutdown;
 use crate::processor::RecordProcessor;
 use crate::telemetry;
@@ -71,16 +73,13 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("ddb-stream-processor: configuration error: {error}");
-            return ExitCode::from(EXIT_START_UP);
+            let message = format!("configuration error: {error}");
+            return fail_start_up(&cli, INVALID_CONFIGURATION, message).await;
         }
     };
     let traces = match Traces::start(&settings.traces, &function_identity(&settings)) {
         Ok(traces) => traces,
-        Err(error) => {
-            eprintln!("ddb-stream-processor: {error}");
-            return ExitCode::from(EXIT_START_UP);
-        }
+        Err(error) => return fail_start_up(&cli, INVALID_CONFIGURATION, error.to_string()).await,
     };
     telemetry::logs::init(&settings.log, traces.as_ref());
     for warning in settings.start_up_warnings() {
@@ -124,8 +123,8 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
         return ExitCode::from(EXIT_START_UP);
     }
     if let Err(problem) = config::check_runtime_environment(|name| std::env::var(name).ok()) {
-        tracing::error!("cannot start the Lambda runtime loop: {problem}");
-        return ExitCode::from(EXIT_START_UP);
+        let message = format!("cannot start the Lambda runtime loop: {problem}");
+        return fail_start_up(&cli, INVALID_RUNTIME_ENVIRONMENT, message).await;
     }
     if let Some(traces) = traces {
         shutdown::on_shutdown(move || async move {
@@ -148,6 +147,46 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
             tracing::error!("the Lambda runtime loop stopped: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Says why the function cannot start — on stderr, and to the Runtime API's `/runtime/init/error`
+/// when it serves one — and returns the start-up exit code.
+///
+/// The line is JSON when `AWS_LAMBDA_LOG_FORMAT` asks for it (the logs are not set up yet, and may
+/// be what is misconfigured), so that a JSON log group holds only JSON lines.
+async fn fail_start_up(cli: &Cli, error_type: &str, message: String) -> ExitCode {
+    let json_logs =
+        std::env::var(config::LOG_FORMAT).is_ok_and(|format| format.trim().eq_ignore_ascii_case("json"));
+    eprintln!("{}", start_up_error_line(json_logs, error_type, &message));
+    let runtime_api = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .ok()
+        .filter(|api| !api.is_empty());
+    if let (None, Some(runtime_api)) = (&cli.event, runtime_api) {
+        let diagnostic = Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: message,
+        };
+        if let Err(problem) = init_error::report_init_error(&runtime_api, &diagnostic).await {
+            let message = format!("the start-up error could not be reported to Lambda: {problem}");
+            eprintln!("{}", start_up_error_line(json_logs, error_type, &message));
+        }
+    }
+    ExitCode::from(EXIT_START_UP)
+}
+
+/// One stderr line about a start-up failure, in Lambda's JSON log shape or as text.
+fn start_up_error_line(json: bool, error_type: &str, message: &str) -> String {
+    if json {
+        serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "ERROR",
+            "message": message,
+            "error_type": error_type,
+        })
+        .to_string()
+    } else {
+        format!("ddb-stream-processor: {message}")
     }
 }
 

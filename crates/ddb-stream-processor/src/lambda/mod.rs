@@ -6,12 +6,14 @@
 //!   that send the deadline as a duration);
 //! - [`batch_response`]: the engine's disposition as the partial batch response or an error;
 //! - [`InvocationError`]: the errors that fail an invocation, with their stable `errorType`;
+//! - `init_error`: a start-up failure posted to the Runtime API, so Lambda shows why;
 //! - `shutdown`: SIGTERM through a no-op extension, without a panic where there is no Extensions API.
 //!
 //! It depends on the engine, never the other way round: the engine's failures are
 //! [`BatchFailure`](crate::engine::BatchFailure)s that [`InvocationError`] wraps.
 
 pub(crate) mod event;
+pub(crate) mod init_error;
 mod invocation;
 pub(crate) mod invocation_error;
 mod response;

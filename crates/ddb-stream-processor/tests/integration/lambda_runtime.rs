@@ -162,12 +162,25 @@ fn assert_one_line_per_failure(stderr: &str) {
 }
 
 #[test]
-fn a_bad_configuration_stops_start_up_before_polling_for_events() {
+fn a_bad_configuration_is_posted_to_init_error_before_any_event_is_taken() {
     let api = RuntimeApi::start();
     let mut binary = lambda_command(&api);
     binary.env("PROCESSOR_FIRST_RECORD_FAILURE", "skip");
-    run(binary, b"")
-        .assert_usage_error("PROCESSOR_FIRST_RECORD_FAILURE=\"skip\" is not valid: `error` or `report`");
+    let output = run(binary, b"");
+    output.assert_usage_error("PROCESSOR_FIRST_RECORD_FAILURE");
+    assert_start_up_error_is_one_json_line(&output.stderr, "InvalidConfiguration");
+    let report = api
+        .next_post(POST_WAIT)
+        .expect("the failure is posted before the process exits");
+    assert_eq!(report.kind, PostKind::InitError);
+    assert_eq!(report.error_type_header.as_deref(), Some("InvalidConfiguration"));
+    let body = report.json();
+    assert_eq!(body["errorType"], "InvalidConfiguration");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains(r#"PROCESSOR_FIRST_RECORD_FAILURE="skip" is not valid: `error` or `report`"#),
+        "{message}"
+    );
     assert_eq!(
         api.next_requests(),
         0,
@@ -182,8 +195,46 @@ fn a_runtime_api_without_the_other_lambda_variables_is_a_clear_start_up_error() 
     binary
         .env_remove("AWS_LAMBDA_FUNCTION_NAME")
         .env_remove("AWS_LAMBDA_FUNCTION_VERSION");
-    run(binary, b"").assert_usage_error("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set");
+    let output = run(binary, b"");
+    output.assert_usage_error("AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION not set");
+    assert_start_up_error_is_one_json_line(&output.stderr, "InvalidRuntimeEnvironment");
+    let report = api.next_post(POST_WAIT).expect("the failure is posted");
+    assert_eq!(
+        (report.kind.clone(), report.json()["errorType"].clone()),
+        (PostKind::InitError, json!("InvalidRuntimeEnvironment"))
+    );
     assert_eq!(api.next_requests(), 0);
+}
+
+#[test]
+fn a_start_up_failure_that_cannot_be_reported_still_exits_with_the_reason() {
+    // Nothing listens on the Runtime API's port: the report fails, the reason is still on stderr.
+    let api_address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let mut binary = crate::support::binary::command();
+    binary
+        .env("AWS_LAMBDA_RUNTIME_API", &api_address)
+        .env("PROCESSOR_MAX_ATTEMPTS", "0");
+    let output = run(binary, b"");
+    output.assert_usage_error("PROCESSOR_MAX_ATTEMPTS");
+    assert!(
+        output
+            .stderr
+            .contains("the start-up error could not be reported to Lambda"),
+        "{}",
+        output.stderr
+    );
+}
+
+/// In Lambda's JSON log format the start-up failure is one JSON line, at ERROR, with its errorType.
+fn assert_start_up_error_is_one_json_line(stderr: &str, error_type: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON line");
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["error_type"], error_type);
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub enum PostKind {
 pub struct Post {
     pub kind: PostKind,
     pub request_id: Option<String>,
+    /// The `Lambda-Runtime-Function-Error-Type` header, on error posts.
+    pub error_type_header: Option<String>,
     pub body: String,
     pub received_at: Instant,
 }
@@ -191,6 +193,7 @@ fn handle(
     let _ = posts.lock().unwrap().send(Post {
         kind,
         request_id,
+        error_type_header: request.headers.get("lambda-runtime-function-error-type").cloned(),
         body: String::from_utf8_lossy(&request.body).into_owned(),
         received_at: Instant::now(),
     });
