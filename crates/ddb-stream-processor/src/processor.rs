@@ -85,9 +85,11 @@ impl RecordError {
         }
     }
 
-    /// Attaches the underlying error (a client error, a decode error, …). Its text is part of the
-    /// failure's log line: attach only errors that do not quote item values (serde's decode errors
-    /// do: decode images with [`record::image::decode`](crate::record::image::decode)).
+    /// Attaches the underlying error (a client error, a decode error, …). Its text reaches the logs,
+    /// spans and error messages only with `PROCESSOR_LOG_ERROR_SOURCES=true`: sources often quote
+    /// item values (serde's decode errors do), so by default the failure's line says that a cause
+    /// was withheld. Decode images with [`record::image::decode`](crate::record::image::decode),
+    /// whose errors name the attribute and never its value, to have a useful message either way.
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
@@ -106,6 +108,21 @@ impl RecordError {
     /// The processor's own description, without the source chain.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What the logs, spans and error messages say of this failure: the [`detailed_message`] when
+    /// `with_sources` (`PROCESSOR_LOG_ERROR_SOURCES=true`), else the processor's own message and,
+    /// when it has a source, a note that the cause was withheld.
+    ///
+    /// [`detailed_message`]: RecordError::detailed_message
+    pub fn loggable_message(&self, with_sources: bool) -> String {
+        if with_sources || self.source.is_none() {
+            return self.detailed_message();
+        }
+        format!(
+            "{} (cause withheld: it may quote item values; PROCESSOR_LOG_ERROR_SOURCES=true logs it)",
+            self.message
+        )
     }
 
     /// The message followed by every source in the chain: `message: source: source's source`.
@@ -307,6 +324,24 @@ mod tests {
         let poison = RecordError::permanent("bad image");
         assert!(!poison.is_transient());
         assert_eq!(poison.detailed_message(), "bad image");
+    }
+
+    #[test]
+    fn the_loggable_message_withholds_sources_unless_allowed() {
+        let error = RecordError::permanent("decoding").with_source(WriteFailed(Reset));
+        assert_eq!(
+            error.loggable_message(false),
+            "decoding (cause withheld: it may quote item values; PROCESSOR_LOG_ERROR_SOURCES=true logs it)"
+        );
+        assert_eq!(
+            error.loggable_message(true),
+            "decoding: write failed: connection reset"
+        );
+        let without_source = RecordError::permanent("rejected by a business rule");
+        assert_eq!(
+            without_source.loggable_message(false),
+            "rejected by a business rule"
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
     processor: &P,
     record: &ChangeRecord,
     policy: &RetryPolicy,
+    log_error_sources: bool,
     deadline: &Deadline,
     rng: &mut fastrand::Rng,
     span: &Span,
@@ -91,12 +92,12 @@ pub(crate) async fn process_record<P: RecordProcessor>(
         };
 
         if !error.is_transient() || attempt >= policy.max_attempts {
-            return failed(error, attempt, false);
+            return failed(&error, log_error_sources, attempt, false);
         }
         let cap = policy.backoff_cap(attempt);
         let pause = cap.mul_f64(rng.f64());
         if pause >= deadline.working_time_left() {
-            return failed(error, attempt, true);
+            return failed(&error, log_error_sources, attempt, true);
         }
         warn!(
             eventId = %record.event_id,
@@ -104,7 +105,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             attempt,
             max_attempts = policy.max_attempts,
             retry_in_ms = pause.as_millis() as u64,
-            error = %error.detailed_message(),
+            error = %error.loggable_message(log_error_sources),
             "transient failure; retrying the record in process"
         );
         tokio::time::sleep(pause).await;
@@ -142,10 +143,15 @@ async fn run_attempt<P: RecordProcessor>(
     }
 }
 
-fn failed(error: RecordError, attempts: u32, retries_cut_short_by_deadline: bool) -> RecordResult {
+fn failed(
+    error: &RecordError,
+    log_error_sources: bool,
+    attempts: u32,
+    retries_cut_short_by_deadline: bool,
+) -> RecordResult {
     RecordResult::NotCompleted(StopReason::Failed {
         kind: error.kind(),
-        message: error.detailed_message(),
+        message: error.loggable_message(log_error_sources),
         attempts,
         retries_cut_short_by_deadline,
     })

@@ -19,6 +19,11 @@ pub struct EngineConfig {
     /// Put each record's item keys in its span (and so in its log lines). Off by default: keys can
     /// be personal data. Images are never logged.
     pub log_keys: bool,
+    /// Put the source chain of each failure ([`RecordError::with_source`]) in its log line, span and
+    /// error message. Off by default: sources often quote item values (serde's decode errors do).
+    ///
+    /// [`RecordError::with_source`]: crate::processor::RecordError::with_source
+    pub log_error_sources: bool,
     /// Records processed at once: 1 (the default) processes the batch strictly in order; more
     /// processes records of different item keys concurrently, each key still in order
     /// (see `engine/per_key.rs`).
@@ -33,6 +38,7 @@ impl Default for EngineConfig {
             first_record_failure: FirstRecordFailurePolicy::default(),
             telemetry_reserve: Duration::ZERO,
             log_keys: false,
+            log_error_sources: false,
             max_in_flight: 1,
         }
     }

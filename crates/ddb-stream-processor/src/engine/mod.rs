@@ -157,9 +157,17 @@ impl BatchEngine {
         // The record's identity is moved out of it after processing, never copied per record.
         let (result, event_id, sequence_number, operation) = match record {
             BatchRecord::Change(record) => {
-                let result = process_record(processor, &record, &self.config.retry, deadline, rng, &span)
-                    .instrument(span.clone())
-                    .await;
+                let result = process_record(
+                    processor,
+                    &record,
+                    &self.config.retry,
+                    self.config.log_error_sources,
+                    deadline,
+                    rng,
+                    &span,
+                )
+                .instrument(span.clone())
+                .await;
                 let operation = record.operation.as_str().to_owned();
                 (result, record.event_id, record.sequence_number, operation)
             }

@@ -51,6 +51,8 @@ pub(crate) const METRICS_MAX_SAMPLES: &str = "PROCESSOR_METRICS_MAX_SAMPLES";
 pub(crate) const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
 /// Puts each record's item keys in its span and log lines.
 pub(crate) const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
+/// Puts the source chain of each failure in its log line, span and error message.
+pub(crate) const LOG_ERROR_SOURCES: &str = "PROCESSOR_LOG_ERROR_SOURCES";
 /// The OTLP endpoint for traces only (turns traces on).
 pub(crate) const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// The OTLP endpoint for every signal (turns traces on).
@@ -133,6 +135,11 @@ pub const SETTINGS: &[Setting] = &[
         name: LOG_KEYS,
         default: "false",
         meaning: "`true` puts each record's item keys (DynamoDB JSON) in its span and log lines; images are never logged",
+    },
+    Setting {
+        name: LOG_ERROR_SOURCES,
+        default: "false",
+        meaning: "`true` puts the source chain of each failure (`RecordError::with_source`) in its log line, span and error message; off, the line says a cause was withheld, since sources often quote item values",
     },
     Setting {
         name: OTLP_ENDPOINT,
@@ -266,6 +273,9 @@ impl Settings {
         };
 
         let log_keys = problems.or(boolean(variable(LOG_KEYS)), None).unwrap_or(false);
+        let log_error_sources = problems
+            .or(boolean(variable(LOG_ERROR_SOURCES)), None)
+            .unwrap_or(false);
         let max_in_flight = match variable(MAX_IN_FLIGHT) {
             Some(found) => problems.or(whole_number(found, 1, 1_000), 1) as usize,
             None => 1,
@@ -362,6 +372,7 @@ impl Settings {
                 first_record_failure,
                 telemetry_reserve: Duration::ZERO,
                 log_keys,
+                log_error_sources,
                 max_in_flight,
             },
             metrics,
@@ -614,6 +625,7 @@ mod tests {
             (DEADLINE_MARGIN_MS, "1500"),
             (FIRST_RECORD_FAILURE, "report"),
             (LOG_KEYS, "true"),
+            (LOG_ERROR_SOURCES, "true"),
             (MAX_IN_FLIGHT, "8"),
             (LOG_FORMAT, "JSON"),
             (LOG_LEVEL, "fatal"),
@@ -632,6 +644,7 @@ mod tests {
                 first_record_failure: FirstRecordFailurePolicy::ReportItemFailure,
                 telemetry_reserve: Duration::ZERO,
                 log_keys: true,
+                log_error_sources: true,
                 max_in_flight: 8,
             }
         );

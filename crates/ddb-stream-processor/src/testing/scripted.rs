@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::processor::{FailureKind, RecordError, RecordProcessor};
+use crate::processor::{FailureKind, RecordError, RecordProcessor, ResultExt};
 use crate::record::ChangeRecord;
 
 /// What the processor does with one record.
@@ -99,6 +99,31 @@ impl RecordProcessor for ScriptedProcessor {
     }
 }
 
+/// What the `decode-*` scripts decode an image into, the way a processor following serde_dynamo's
+/// documentation would: `amount_cents` must be a number that fits a `u32`, `status` one of
+/// `PENDING` and `PAID`. serde_dynamo's errors quote the value that does not fit.
+#[derive(Debug, serde::Deserialize)]
+#[expect(dead_code, reason = "only whether the image decodes matters")]
+struct ScriptedItem {
+    amount_cents: u32,
+    status: ScriptedStatus,
+}
+
+/// The statuses [`ScriptedItem`] accepts.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum ScriptedStatus {
+    /// Not paid yet.
+    Pending,
+    /// Paid.
+    Paid,
+}
+
+fn decode_image(record: &ChangeRecord) -> Result<(), serde_dynamo::Error> {
+    let image = record.new_image.clone().unwrap_or_default();
+    serde_dynamo::from_item::<_, ScriptedItem>(image).map(|_| ())
+}
+
 /// The attribute of an image that scripts [`ImageScriptedProcessor`].
 pub const SCRIPT_ATTRIBUTE: &str = "script";
 
@@ -114,6 +139,8 @@ pub const SCRIPT_ATTRIBUTE: &str = "script";
 /// | `fail-transient-once` | fails transiently on its first attempt in this process, then succeeds |
 /// | `panic` | panics |
 /// | `sleep-ms:N` | takes N milliseconds, then succeeds |
+/// | `decode-permanent` | decodes the new image with serde_dynamo (`amount_cents` a `u32`, `status` `PENDING` or `PAID`); a decode error fails permanently, with serde_dynamo's error (which quotes the value) as the source |
+/// | `decode-transient` | the same, failing transiently |
 ///
 /// Anything else fails permanently with a message naming the unknown script.
 #[derive(Debug, Default)]
@@ -155,6 +182,8 @@ impl RecordProcessor for ImageScriptedProcessor {
                 }
             }
             "panic" => panic!("scripted panic"),
+            "decode-permanent" => decode_image(record).permanent("decoding the image"),
+            "decode-transient" => decode_image(record).transient("decoding the image"),
             other => match other.strip_prefix("sleep-ms:").map(str::parse::<u64>) {
                 Some(Ok(millis)) => {
                     tokio::time::sleep(Duration::from_millis(millis)).await;

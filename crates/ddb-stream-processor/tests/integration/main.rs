@@ -11,6 +11,7 @@
 //! - `dev_loop`: the binary under cargo-lambda's emulator (`cargo lambda watch` + `invoke`).
 //! - `docs`: RELIABILITY.md names only tests and files that exist.
 //! - `end_to_end`: the binary with traces on, an emulated Runtime API and an OTLP/HTTP receiver.
+//! - `item_values`: no item value in logs, spans, metrics or errors, whatever the processor's errors quote.
 
 mod architecture;
 mod bad_input;
@@ -18,6 +19,7 @@ mod dev_loop;
 mod docs;
 mod end_to_end;
 mod engine;
+mod item_values;
 mod lambda_runtime;
 mod local_invoke;
 mod metrics;

@@ -34,13 +34,17 @@ pub struct ReceivedSpan {
 pub struct OtlpReceiver {
     address: String,
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    /// Every request body as received: protobuf keeps strings as UTF-8 bytes, so a text that was
+    /// exported anywhere (an attribute, an event, a status) can be searched for.
+    bodies: Arc<Mutex<Vec<u8>>>,
 }
 
 impl OtlpReceiver {
     /// A receiver that stores spans and answers 200.
     pub fn start() -> Self {
         let spans = Arc::new(Mutex::new(Vec::new()));
-        let store = Arc::clone(&spans);
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let (store, raw_store) = (Arc::clone(&spans), Arc::clone(&bodies));
         let address = serve(move |request| {
             if request.method != "POST" || request.path != "/v1/traces" {
                 return Reply::Send(response("404 Not Found", "text/plain", b""));
@@ -49,11 +53,16 @@ impl OtlpReceiver {
             if content_type != Some("application/x-protobuf") {
                 return Reply::Send(response("415 Unsupported Media Type", "text/plain", b""));
             }
+            raw_store.lock().unwrap().extend_from_slice(&request.body);
             let decoded = ExportTraceServiceRequest::decode(request.body.as_slice()).expect("OTLP protobuf");
             store.lock().unwrap().extend(flatten(decoded, Instant::now()));
             Reply::Send(response("200 OK", "application/x-protobuf", b""))
         });
-        Self { address, spans }
+        Self {
+            address,
+            spans,
+            bodies,
+        }
     }
 
     /// A receiver that never answers (a hung collector).
@@ -65,12 +74,19 @@ impl OtlpReceiver {
         Self {
             address,
             spans: Arc::default(),
+            bodies: Arc::default(),
         }
     }
 
     /// The endpoint for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Whether `text` appears anywhere in what was received so far.
+    pub fn received_text(&self, text: &str) -> bool {
+        let bodies = self.bodies.lock().unwrap();
+        bodies.windows(text.len()).any(|window| window == text.as_bytes())
     }
 
     /// Every span received so far.
