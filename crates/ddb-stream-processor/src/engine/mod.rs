@@ -214,8 +214,10 @@ impl Attempted {
 }
 
 impl BatchOutcome {
-    /// Adds an attempted record to the counts; when it was not completed, returns its span and
-    /// records it as the stop if it comes before the current one.
+    /// Adds an attempted record to the counts; when it was not completed, returns its span and, if
+    /// it is the first such record, records it as the stop. Records must be counted in stream
+    /// order: the sequential loop attempts them that way, and per-key concurrency sorts its lanes'
+    /// results by index before counting, so the first record not completed is the earliest.
     fn count(&mut self, attempted: Attempted) -> Option<Span> {
         if let Some(time) = attempted.time {
             self.record_times.push(time);
@@ -234,7 +236,11 @@ impl BatchOutcome {
         if matches!(reason, StopReason::Panicked { .. }) {
             self.panics += 1;
         }
-        if self.stop.as_ref().is_none_or(|stop| attempted.index < stop.index) {
+        debug_assert!(
+            self.stop.as_ref().is_none_or(|stop| stop.index < attempted.index),
+            "records are counted in stream order"
+        );
+        if self.stop.is_none() {
             self.stop = Some(Stop {
                 index: attempted.index,
                 event_id: attempted.event_id,

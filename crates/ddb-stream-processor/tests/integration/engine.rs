@@ -653,6 +653,26 @@ async fn when_two_items_fail_in_one_invocation_the_checkpoint_is_the_earlier_fai
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_earlier_record_that_fails_after_a_later_one_still_becomes_the_checkpoint() {
+    // Records 2 (item 0) and 3 (item 1) start together at 10 ms; 3 fails at once, 2 only at 40 ms.
+    // The failure counted second comes first in the stream: it must replace the stop, or record 2
+    // would be skipped for good.
+    let processor = ScriptedProcessor::new()
+        .taking(Duration::from_millis(10))
+        .on(
+            event_id(2),
+            Behaviour::SleepThenFail(Duration::from_millis(30), FailureKind::Permanent),
+        )
+        .on(event_id(3), Behaviour::AlwaysFail(FailureKind::Permanent));
+    let outcome = concurrent(2)
+        .process_batch(&processor, batch_over_keys(10, 2), &relaxed_deadline())
+        .await;
+    assert_eq!(outcome.failed, 2, "both were attempted and failed");
+    assert_eq!(checkpoint_of(&outcome), sequence_number(2));
+    assert_eq!(outcome.records_handed_back(), 8);
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_record_starts_after_a_failure_is_known_whatever_its_item() {
     // Record 2 (item 0) fails at 20 ms; item 1's lane is then at record 3 or 5, and must start
     // nothing after it: every later record comes again from the checkpoint anyway.
