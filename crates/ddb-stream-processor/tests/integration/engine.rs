@@ -481,6 +481,11 @@ async fn a_record_with_an_unknown_event_name_is_a_permanent_failure_of_that_reco
 
     assert_eq!(processor.calls(), ids(0..1), "the processor never sees it");
     assert_eq!(checkpoint_of(&outcome), sequence_number(1));
+    assert_eq!(
+        outcome.record_times.len(),
+        1,
+        "a record the processor never saw adds no RecordProcessingTime sample"
+    );
     assert!(
         matches!(&outcome.stop.unwrap().reason, StopReason::Invalid { message } if message.contains("UPSERT"))
     );

@@ -59,6 +59,13 @@ pub struct Script {
     /// Chance that an attempt fails transiently, decided by a hash of (seed, record, attempt).
     pub transient_probability: f64,
     pub seed: u64,
+    /// Each attempt takes 0 to this many milliseconds (a hash of seed and record) before it ends as
+    /// scripted: with per-key concurrency, records of several keys are then in flight together and
+    /// can fail in the same invocation.
+    pub work_ms: u64,
+    /// Share of the records that are poison besides `poison` (a hash of seed and record): dense
+    /// enough, and with several records in flight, several lanes fail in one invocation.
+    pub poison_share: f64,
 }
 
 /// One attempt at one record.
@@ -89,6 +96,9 @@ pub struct Run {
     pub invocations: BTreeMap<usize, (Vec<SimRecord>, Verdict, usize)>,
     /// Ranges (first and last sequence number) sent to the on-failure destination.
     pub destination: Vec<(u128, u128)>,
+    /// The engine's `max_in_flight`: at 1, every invocation must attempt its records in stream order
+    /// across keys.
+    pub max_in_flight: usize,
 }
 
 /// The processor under the template: behaves as scripted, journals every attempt.
@@ -120,14 +130,27 @@ impl SimProcessor {
         SimRecord { seq, key }
     }
 
-    fn transient(&self, seq: u128, try_number: u32) -> bool {
-        // A small, deterministic hash: the same seed gives the same run.
-        let mut state =
-            self.script.seed ^ (seq as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(try_number);
+    /// A small, deterministic hash of the seed, a record and a number: the same seed gives the
+    /// same run.
+    fn hash(&self, seq: u128, number: u64) -> u64 {
+        let mut state = self.script.seed ^ (seq as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ number;
         state ^= state >> 33;
         state = state.wrapping_mul(0xff51_afd7_ed55_8ccd);
         state ^= state >> 33;
-        (state % 10_000) as f64 / 10_000.0 < self.script.transient_probability
+        state
+    }
+
+    fn transient(&self, seq: u128, try_number: u32) -> bool {
+        (self.hash(seq, u64::from(try_number)) % 10_000) as f64 / 10_000.0 < self.script.transient_probability
+    }
+
+    fn is_poison(&self, seq: u128) -> bool {
+        self.script.poison.contains(&seq)
+            || (self.hash(seq, u64::MAX - 1) % 10_000) as f64 / 10_000.0 < self.script.poison_share
+    }
+
+    fn work(&self, seq: u128) -> Duration {
+        Duration::from_millis(self.hash(seq, u64::MAX) % (self.script.work_ms + 1))
     }
 
     fn journal(&self, record: SimRecord, succeeded: bool) -> usize {
@@ -156,10 +179,13 @@ impl RecordProcessor for SimProcessor {
             *count
         };
         let index = self.journal(record, false);
+        if self.script.work_ms > 0 {
+            tokio::time::sleep(self.work(record.seq)).await;
+        }
         if self.script.panics.contains(&record.seq) {
             panic!("scripted panic at {}", record.seq);
         }
-        if self.script.poison.contains(&record.seq) {
+        if self.is_poison(record.seq) {
             return Err(RecordError::permanent("scripted poison"));
         }
         if self.script.slow.contains(&record.seq) {
@@ -293,6 +319,7 @@ pub async fn simulate_with(
     engine: EngineConfig,
 ) -> Run {
     let processor = Arc::new(SimProcessor::new(script));
+    let max_in_flight = engine.max_in_flight;
     let engine = BatchEngine::new(engine).with_jitter_seed(1);
     let handler = StreamHandler::new(Arc::clone(&processor)).with_engine(engine);
     let counter = AtomicUsize::new(0);
@@ -356,6 +383,7 @@ pub async fn simulate_with(
         attempts,
         invocations: invocations.into_inner().unwrap(),
         destination: destination.into_inner().unwrap(),
+        max_in_flight,
     }
 }
 
@@ -373,8 +401,13 @@ pub struct Findings {
     pub needless_redeliveries: Vec<u128>,
     /// (invocation, record) where a partial response checkpointed at a record that had succeeded.
     pub wrong_checkpoints: Vec<(usize, u128)>,
+    /// (invocation, record) attempted after a later record of the stream, although the engine ran
+    /// one record at a time (`max_in_flight` 1: the whole batch in stream order, across keys).
+    pub out_of_stream_order: Vec<(usize, u128)>,
     /// Successes beyond the first, over all records.
     pub duplicates: usize,
+    /// Invocations in which records of several keys failed (per-key lanes failing together).
+    pub multi_lane_failures: usize,
 }
 
 impl Findings {
@@ -384,6 +417,7 @@ impl Findings {
             && self.skipped_ahead.is_empty()
             && self.needless_redeliveries.is_empty()
             && self.wrong_checkpoints.is_empty()
+            && self.out_of_stream_order.is_empty()
     }
 }
 
@@ -438,6 +472,23 @@ pub fn check(run: &Run) -> Findings {
         let mut last: HashMap<u128, (usize, bool)> = HashMap::new();
         for (position, attempt) in attempts.iter().enumerate() {
             last.insert(attempt.record.seq, (position, attempt.succeeded));
+        }
+        let failed_keys: HashSet<u32> = attempts
+            .iter()
+            .filter(|attempt| last.get(&attempt.record.seq).is_some_and(|(_, ok)| !ok))
+            .map(|attempt| attempt.record.key)
+            .collect();
+        if failed_keys.len() > 1 {
+            findings.multi_lane_failures += 1;
+        }
+        if run.max_in_flight == 1 {
+            for pair in attempts.windows(2) {
+                if pair[1].record.seq < pair[0].record.seq {
+                    findings
+                        .out_of_stream_order
+                        .push((*invocation, pair[1].record.seq));
+                }
+            }
         }
         for (position, attempt) in attempts.iter().enumerate() {
             let after_failure = attempts[..position].iter().any(|earlier| {
