@@ -9,6 +9,7 @@
 //! - `traces`: the spans of an invocation, through the SDK's in-memory exporter.
 //! - `lambda_runtime`: the real binary serving a Runtime API emulated in the test.
 //! - `dev_loop`: the binary under cargo-lambda's emulator (`cargo lambda watch` + `invoke`).
+//! - `dynamodb_local`: real stream records from DynamoDB Local through the binary and the mapping's rules.
 //! - `docs`: RELIABILITY.md names only tests and files that exist.
 //! - `end_to_end`: the binary with traces on, an emulated Runtime API and an OTLP/HTTP receiver.
 //! - `item_values`: no item value in logs, spans, metrics or errors, whatever the processor's errors quote.
@@ -17,6 +18,7 @@ mod architecture;
 mod bad_input;
 mod dev_loop;
 mod docs;
+mod dynamodb_local;
 mod end_to_end;
 mod engine;
 mod item_values;
