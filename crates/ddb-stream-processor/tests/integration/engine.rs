@@ -696,6 +696,29 @@ async fn no_record_starts_after_a_failure_is_known_whatever_its_item() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_record_waiting_for_its_turn_does_not_start_after_a_failure_seen_meanwhile() {
+    // Three items, two records at a time: record 2 (item 2) waits for a slot while records 0 and 1
+    // run. Record 1 fails at 10 ms and frees its slot; record 2 gets it, but a failure before it is
+    // known by then, so it must not start.
+    let processor = ScriptedProcessor::new()
+        .taking(Duration::from_millis(20))
+        .on(
+            event_id(1),
+            Behaviour::SleepThenFail(Duration::from_millis(10), FailureKind::Permanent),
+        );
+    let outcome = concurrent(2)
+        .process_batch(&processor, batch_over_keys(6, 3), &relaxed_deadline())
+        .await;
+    assert_eq!(checkpoint_of(&outcome), sequence_number(1));
+    let started = processor.calls();
+    assert!(
+        !started.contains(&event_id(2)),
+        "record 2 started after record 1 failed: {started:?}"
+    );
+    assert_eq!(started, [event_id(0), event_id(1)]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn one_record_in_flight_keeps_the_whole_batch_in_stream_order_across_items() {
     // Items A A B: per item, B could run before A's second record; with PROCESSOR_MAX_IN_FLIGHT=1
     // the whole batch runs in stream order.
