@@ -43,12 +43,11 @@ pub(super) async fn process<P: RecordProcessor>(
         async move {
             let mut rng = engine.rng(lane as u64);
             for (index, record) in records {
-                if index > first_failure.load(Ordering::Acquire) {
-                    return;
-                }
                 let Ok(_permit) = permits.acquire().await else {
                     return;
                 };
+                // Checked once the record has its slot: a failure may have been seen while it
+                // waited, and a record after it would only be delivered again.
                 if index > first_failure.load(Ordering::Acquire) {
                     return;
                 }

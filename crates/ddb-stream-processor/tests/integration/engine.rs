@@ -700,12 +700,10 @@ async fn a_record_waiting_for_its_turn_does_not_start_after_a_failure_seen_meanw
     // Three items, two records at a time: record 2 (item 2) waits for a slot while records 0 and 1
     // run. Record 1 fails at 10 ms and frees its slot; record 2 gets it, but a failure before it is
     // known by then, so it must not start.
-    let processor = ScriptedProcessor::new()
-        .taking(Duration::from_millis(20))
-        .on(
-            event_id(1),
-            Behaviour::SleepThenFail(Duration::from_millis(10), FailureKind::Permanent),
-        );
+    let processor = ScriptedProcessor::new().taking(Duration::from_millis(20)).on(
+        event_id(1),
+        Behaviour::SleepThenFail(Duration::from_millis(10), FailureKind::Permanent),
+    );
     let outcome = concurrent(2)
         .process_batch(&processor, batch_over_keys(6, 3), &relaxed_deadline())
         .await;

@@ -199,6 +199,64 @@ async fn a_failed_record_has_error_status_and_the_checkpoint_is_on_the_invocatio
 }
 
 #[tokio::test]
+async fn with_two_items_failing_the_checkpoint_line_is_on_the_earlier_records_span() {
+    // Per-key concurrency over two items: records 2 (item 0) and 3 (item 1) run together; 3 fails at
+    // once, 2 a little later. Record 2 is the checkpoint: its span carries the checkpoint line, and
+    // record 3's span the line saying it comes again from there.
+    let processor = ScriptedProcessor::new()
+        .on(
+            event_id(2),
+            Behaviour::SleepThenFail(Duration::from_millis(20), FailureKind::Permanent),
+        )
+        .on(event_id(3), Behaviour::AlwaysFail(FailureKind::Permanent));
+    let mut traced = traced(processor, false);
+    traced.handler = traced.handler.with_engine_config(EngineConfig {
+        max_in_flight: 2,
+        ..EngineConfig::default()
+    });
+    let mut records = batch_json(4);
+    for (index, record) in records.iter_mut().enumerate() {
+        record["dynamodb"]["Keys"] = json!({"pk": {"S": format!("ITEM#{}", index % 2)}});
+    }
+    let payload = serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    traced
+        .handler
+        .handle_payload(&payload, &invocation("req-1"))
+        .await
+        .unwrap();
+    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    assert_eq!(text(&root, "aws.dynamodb.stream.checkpoint"), sequence_number(2));
+    let events_of = |index: usize| -> Vec<String> {
+        records
+            .iter()
+            .find(|record| text(record, "aws.dynamodb.stream.event_id") == event_id(index))
+            .unwrap_or_else(|| panic!("no span for record {index}"))
+            .events
+            .iter()
+            .map(|event| event.name.to_string())
+            .collect()
+    };
+    let (stop, later) = (events_of(2), events_of(3));
+    assert!(
+        stop.iter()
+            .any(|event| event.contains("reporting SequenceNumber")),
+        "{stop:?}"
+    );
+    assert!(
+        later
+            .iter()
+            .any(|event| event.contains("comes again with the batch from the checkpoint")),
+        "{later:?}"
+    );
+    assert!(
+        !later
+            .iter()
+            .any(|event| event.contains("reporting SequenceNumber")),
+        "{later:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_retried_record_carries_the_attempt_that_succeeded() {
     let processor = ScriptedProcessor::new().on(
         event_id(1),
