@@ -86,3 +86,44 @@ impl fmt::Display for StopReason {
 fn plural(count: u32) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(attempts: u32, cut_short: bool) -> String {
+        StopReason::Failed {
+            kind: FailureKind::Transient,
+            message: "throttled".into(),
+            attempts,
+            retries_cut_short_by_deadline: cut_short,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_reason_reads_as_a_sentence_about_the_record() {
+        assert_eq!(failed(1, false), "failed (transient) after 1 attempt: throttled");
+        assert_eq!(
+            failed(3, true),
+            "failed (transient) after 3 attempts, retries cut short by the deadline: throttled"
+        );
+        let margin = Duration::from_millis(200);
+        assert_eq!(
+            StopReason::DeadlineReached { attempts: 0, margin }.to_string(),
+            "was not started: less than the deadline margin of 200 ms was left"
+        );
+        assert_eq!(
+            StopReason::DeadlineReached { attempts: 1, margin }.to_string(),
+            "was cancelled: it ran into the deadline margin of 200 ms"
+        );
+    }
+
+    #[test]
+    fn only_a_record_that_never_started_is_not_a_record_failure() {
+        let margin = Duration::from_millis(200);
+        assert!(!StopReason::DeadlineReached { attempts: 0, margin }.is_record_failure());
+        assert!(StopReason::DeadlineReached { attempts: 1, margin }.is_record_failure());
+        assert!(StopReason::Invalid { message: "x".into() }.is_record_failure());
+    }
+}
