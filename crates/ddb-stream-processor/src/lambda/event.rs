@@ -413,6 +413,11 @@ mod tests {
                 None
             );
             assert_eq!(table_name_from_stream_arn("not an arn"), None);
+            // An empty name is no name: the record's own `tableName` is used instead.
+            assert_eq!(
+                table_name_from_stream_arn("arn:aws:dynamodb:us-east-1:1:table//stream/2020"),
+                None
+            );
         }
     }
 }
