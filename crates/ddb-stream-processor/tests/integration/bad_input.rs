@@ -33,6 +33,21 @@ fn event(records: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({ "Records": records })).unwrap()
 }
 
+/// A valid batch as a mapping with `TumblingWindowInSeconds` sends it: with the window, its state
+/// and the final-invocation flag.
+fn tumbling_window_event() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "Records": batch_json(2),
+        "window": {"start": "2026-11-01T09:00:00Z", "end": "2026-11-01T09:05:00Z"},
+        "state": {"orders": "12"},
+        "shardId": "shardId-00000001796169840000-3d914019",
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
+        "isFinalInvokeForWindow": false,
+        "isWindowTerminatedEarly": false
+    }))
+    .unwrap()
+}
+
 /// What a bad input must produce.
 #[derive(Debug)]
 enum Expected {
@@ -162,6 +177,11 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
         ("a 390 KB image", event(huge_image), Expected::Success),
         ("10,000 records", event(batch_json(10_000)), Expected::Success),
         ("a 6 MB event", event(six_megabytes), Expected::Success),
+        (
+            "an event of a tumbling window (its state would be dropped)",
+            tumbling_window_event(),
+            Expected::Error("InvalidEvent"),
+        ),
     ]
 }
 
