@@ -11,6 +11,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use ddb_stream_processor::testing::records::{event_json, record_json, sequence_number};
 use serde_json::{Value, json};
 
 use crate::support::function::{Output, RunningFunction, lambda_command};
@@ -27,35 +28,20 @@ const NEGATIVE_AMOUNT: &str = "-730195512";
 /// A value serde_dynamo quotes as `unknown variant `…``.
 const SECRET_STATUS: &str = "secret-status-5512";
 
-fn record(index: u64, script: Option<&str>, amount: Value, status: &str) -> Value {
-    let mut image = json!({
-        "pk": {"S": format!("ORDER#{index}")},
-        "amount_cents": amount,
-        "status": {"S": status},
-    });
+/// Record `index` of the test shard, with an image the `decode-*` scripts read.
+fn record(index: usize, script: Option<&str>, amount: Value, status: &str) -> Value {
+    let mut record = record_json(index);
+    let image = &mut record["dynamodb"]["NewImage"];
+    image["amount_cents"] = amount;
+    image["status"] = json!({"S": status});
     if let Some(script) = script {
         image["script"] = json!({"S": script});
     }
-    json!({
-        "eventID": format!("event-{index}"),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-11-01T00:00:00.000",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1793491200,
-            "Keys": {"pk": {"S": format!("ORDER#{index}")}},
-            "NewImage": image,
-            "SequenceNumber": format!("{}", 1000 + index),
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES"
-        }
-    })
+    record
 }
 
 fn event(records: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(&json!({ "Records": records })).unwrap()
+    serde_json::to_vec(&event_json(records)).unwrap()
 }
 
 /// What one run of the three invocations left behind.
@@ -132,7 +118,7 @@ fn serde_dynamo_errors_never_put_item_values_in_logs_spans_metrics_or_errors() {
     // The failures happened and were reported as they should be.
     assert_eq!(
         post(&run, "req-partial").json(),
-        json!({"batchItemFailures": [{"itemIdentifier": "1002"}]})
+        json!({"batchItemFailures": [{"itemIdentifier": sequence_number(2)}]})
     );
     for (id, error_type) in [
         ("req-first", "FirstRecordFailed"),
