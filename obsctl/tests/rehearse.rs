@@ -160,3 +160,26 @@ fn a_bad_scenario_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_setting_lambda_would_refuse_is_refused_not_clamped() {
+    for (var, expected) in [
+        ("ParallelizationFactor=20", "a whole number from 1 to 10"),
+        ("MaximumBatchingWindowInSeconds=301", "from 0 to 300"),
+        ("MaximumRecordAgeInSeconds=30", "from 60 to 604800"),
+        ("MaximumRetryAttempts=-2", "from 0 to 10000"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_obsctl"))
+            .args(["rehearse", "scenarios/normal-traffic.json", "--var", var])
+            .current_dir(repository())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let name = var.split('=').next().unwrap();
+        assert!(
+            stderr.contains(name) && stderr.contains(expected) && stderr.contains("--var"),
+            "{var}: {stderr}"
+        );
+    }
+}

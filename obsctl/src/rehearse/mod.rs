@@ -208,46 +208,50 @@ fn resolve_alarms(definitions: &Definitions, resolved: &Values) -> Result<Vec<Re
         .collect()
 }
 
-/// The event source mapping's and the function's settings, from the parameters' values.
+/// The event source mapping's and the function's settings, from the parameters' values. A value
+/// outside what Lambda accepts is refused, never clamped: the rehearsal must run what would deploy.
 fn deployment(values: &BTreeMap<String, String>, template: &str) -> Result<Deployment, RehearseError> {
-    let integer = |name: &str, expected: &'static str| -> Result<i64, RehearseError> {
+    let setting = |name: &str, expected: &'static str, allowed: fn(i64) -> bool| {
         let value = values.get(name).cloned().unwrap_or_default();
-        value.trim().parse().map_err(|_| RehearseError::Setting {
-            name: name.to_owned(),
-            value,
-            expected,
-        })
+        match value.trim().parse::<i64>() {
+            Ok(number) if allowed(number) => Ok(number),
+            _ => Err(RehearseError::Setting {
+                name: name.to_owned(),
+                value,
+                expected,
+            }),
+        }
     };
-    let batch_size = integer("BatchSize", "a whole number of records from 1 to 10000")?;
-    let retries = integer("MaximumRetryAttempts", "-1 or a whole number of retries")?;
-    let age = integer("MaximumRecordAgeInSeconds", "-1 or a whole number of seconds")?;
-    let timeout = integer(
+    let batch_size = setting("BatchSize", "a whole number of records from 1 to 10000", |n| {
+        (1..=10_000).contains(&n)
+    })?;
+    let retries = setting(
+        "MaximumRetryAttempts",
+        "-1 (no limit) or a whole number of retries from 0 to 10000",
+        |n| (-1..=10_000).contains(&n),
+    )?;
+    let age = setting(
+        "MaximumRecordAgeInSeconds",
+        "-1 (no limit) or a whole number of seconds from 60 to 604800",
+        |n| n == -1 || (60..=604_800).contains(&n),
+    )?;
+    let timeout = setting(
         "FunctionTimeoutSeconds",
         "a whole number of seconds from 1 to 900",
+        |n| (1..=900).contains(&n),
     )?;
-    for (name, value, range) in [
-        ("BatchSize", batch_size, 1..=10_000),
-        ("FunctionTimeoutSeconds", timeout, 1..=900),
-    ] {
-        if !range.contains(&value) {
-            return Err(RehearseError::Setting {
-                name: name.into(),
-                value: value.to_string(),
-                expected: "a value inside the range template.yaml allows",
-            });
-        }
-    }
+    let batching_window = setting(
+        "MaximumBatchingWindowInSeconds",
+        "a whole number of seconds from 0 to 300",
+        |n| (0..=300).contains(&n),
+    )?;
+    let parallelization_factor = setting("ParallelizationFactor", "a whole number from 1 to 10", |n| {
+        (1..=10).contains(&n)
+    })?;
     Ok(Deployment {
         batch_size: batch_size as usize,
-        batching_window: Duration::from_secs(
-            integer(
-                "MaximumBatchingWindowInSeconds",
-                "a whole number of seconds from 0 to 300",
-            )?
-            .max(0) as u64,
-        ),
-        parallelization_factor: integer("ParallelizationFactor", "a whole number from 1 to 10")?.clamp(1, 10)
-            as u32,
+        batching_window: Duration::from_secs(batching_window as u64),
+        parallelization_factor: parallelization_factor as u32,
         bisect: template_parameters::literal(template, "BisectBatchOnFunctionError") == Some("true"),
         max_retry_attempts: (retries >= 0).then_some(retries as u32),
         max_record_age: (age >= 0).then(|| Duration::from_secs(age as u64)),
