@@ -20,15 +20,11 @@ pub trait RecordObserver: Send + Sync + Debug {
         false
     }
 
-    /// A record is about to be processed in `span`.
-    fn record_started(&self, span: &Span, record: &BatchRecord) {
-        let _ = (span, record);
-    }
+    /// A record is about to be processed in `_span`.
+    fn record_started(&self, _span: &Span, _record: &BatchRecord) {}
 
-    /// The record of `span` was not completed, for `reason`.
-    fn record_not_completed(&self, span: &Span, reason: &StopReason) {
-        let _ = (span, reason);
-    }
+    /// The record of `_span` was not completed, for `_reason`.
+    fn record_not_completed(&self, _span: &Span, _reason: &StopReason) {}
 }
 
 /// An observer that does nothing: the engine's default.

@@ -716,6 +716,48 @@ async fn a_record_waiting_for_its_turn_does_not_start_after_a_failure_seen_meanw
     assert_eq!(started, [event_id(0), event_id(1)]);
 }
 
+/// The time each of the first three records (items 0, 1 and 2, one lane each) spent, with each
+/// failing transiently once before it succeeds: its backoff pause, drawn by its lane's jitter.
+async fn pauses_of_three_lanes(seed: u64) -> Vec<Duration> {
+    let processor = (0..3).fold(ScriptedProcessor::new(), |processor, index| {
+        processor.on(
+            event_id(index),
+            Behaviour::FailTimes {
+                kind: FailureKind::Transient,
+                times: 1,
+            },
+        )
+    });
+    let engine = BatchEngine::new(EngineConfig {
+        max_in_flight: 3,
+        ..EngineConfig::default()
+    })
+    .with_jitter_seed(seed);
+    let outcome = engine
+        .process_batch(&processor, batch_over_keys(3, 3), &relaxed_deadline())
+        .await;
+    assert_eq!(outcome.disposition, Disposition::Complete);
+    assert_eq!(outcome.retries, 3);
+    outcome.record_times
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_jitter_seed_repeats_the_pauses_and_each_lane_draws_its_own() {
+    // `with_jitter_seed` exists so that a test sees the same pauses on every run; lanes must not
+    // draw the same pauses, or items retrying together would retry in lockstep.
+    for seed in [0, 7] {
+        let pauses = pauses_of_three_lanes(seed).await;
+        assert_eq!(pauses, pauses_of_three_lanes(seed).await, "seed {seed} repeats");
+        for (first, second) in [(0, 1), (0, 2), (1, 2)] {
+            assert_ne!(
+                pauses[first], pauses[second],
+                "seed {seed}: lanes {first} and {second}"
+            );
+        }
+    }
+    assert_ne!(pauses_of_three_lanes(0).await, pauses_of_three_lanes(7).await);
+}
+
 #[tokio::test(start_paused = true)]
 async fn one_record_in_flight_keeps_the_whole_batch_in_stream_order_across_items() {
     // Items A A B: per item, B could run before A's second record; with PROCESSOR_MAX_IN_FLIGHT=1
