@@ -74,18 +74,25 @@ pub(super) async fn process<P: RecordProcessor>(
     let mut later_failures = Vec::new();
     for record in attempted {
         let index = record.index;
+        // The line about a later failure names its record itself: its span is only recorded when
+        // spans are exported.
+        let identity =
+            (!record.succeeded()).then(|| (record.event_id.clone(), record.sequence_number.clone()));
         if let Some(span) = outcome.count(record) {
             if outcome.stop.as_ref().is_some_and(|stop| stop.index == index) {
                 stop_span = span;
             } else {
-                later_failures.push(span);
+                later_failures.push((span, index, identity.unwrap_or_default()));
             }
         }
     }
     if let Some(stop) = &outcome.stop {
-        for span in later_failures {
+        for (span, index, (event_id, sequence_number)) in later_failures {
             span.in_scope(|| {
                 warn!(
+                    eventId = %event_id,
+                    sequenceNumber = sequence_number.as_deref().unwrap_or_default(),
+                    index,
                     checkpoint = stop.index,
                     "record not completed; it comes again with the batch from the checkpoint at record {}",
                     stop.index

@@ -257,6 +257,45 @@ async fn with_two_items_failing_the_checkpoint_line_is_on_the_earlier_records_sp
 }
 
 #[tokio::test]
+async fn without_traces_every_line_about_a_record_names_it() {
+    // The same two failing items, traces off: record spans are not recorded, so each line must
+    // carry its record's identity itself.
+    let captured = MemoryWriter::default();
+    let _guard = install_subscriber(captured.clone(), None);
+    let processor = ScriptedProcessor::new()
+        .on(
+            event_id(2),
+            Behaviour::SleepThenFail(Duration::from_millis(20), FailureKind::Permanent),
+        )
+        .on(event_id(3), Behaviour::AlwaysFail(FailureKind::Permanent));
+    let handler = StreamHandler::new(processor).with_engine_config(EngineConfig {
+        max_in_flight: 2,
+        ..EngineConfig::default()
+    });
+    let mut records = batch_json(4);
+    for (index, record) in records.iter_mut().enumerate() {
+        record["dynamodb"]["Keys"] = json!({"pk": {"S": format!("ITEM#{}", index % 2)}});
+    }
+    let payload = serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    handler
+        .handle_payload(&payload, &invocation("req-1"))
+        .await
+        .unwrap();
+    let text = captured.contents();
+    let warnings: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["level"] == "WARN")
+        .collect();
+    assert_eq!(warnings.len(), 2, "{text}");
+    // The later failure is logged as the lanes' results are counted, the checkpoint after.
+    for (line, index) in warnings.iter().zip([3, 2]) {
+        assert_eq!(line["eventId"], event_id(index), "{line}");
+        assert_eq!(line["sequenceNumber"], sequence_number(index), "{line}");
+    }
+}
+
+#[tokio::test]
 async fn a_retried_record_carries_the_attempt_that_succeeded() {
     let processor = ScriptedProcessor::new().on(
         event_id(1),
