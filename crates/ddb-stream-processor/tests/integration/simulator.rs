@@ -173,7 +173,8 @@ fn no_loss_per_key_order_no_skipping_ahead_no_needless_redelivery() {
         AtomicUsize::new(0),
         AtomicUsize::new(0),
     );
-    let (multi_lane_failures, in_order_across_keys) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (multi_lane_failures, in_order_across_keys, duplicates_in_order) =
+        (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     let result = runner.run(&cases_strategy(), |case| {
         let shard = records_of(case.count, case.keys);
         let script = script(&case, &shard);
@@ -189,6 +190,9 @@ fn no_loss_per_key_order_no_skipping_ahead_no_needless_redelivery() {
         multi_lane_failures.fetch_add(findings.multi_lane_failures, Ordering::Relaxed);
         records.fetch_add(case.count, Ordering::Relaxed);
         duplicates.fetch_add(findings.duplicates, Ordering::Relaxed);
+        if case.max_in_flight == 1 {
+            duplicates_in_order.fetch_add(findings.duplicates, Ordering::Relaxed);
+        }
         faults.fetch_add(
             injected + usize::from(case.transient_probability > 0.0) + usize::from(case.poison_share > 0.0),
             Ordering::Relaxed,
@@ -203,7 +207,7 @@ fn no_loss_per_key_order_no_skipping_ahead_no_needless_redelivery() {
     println!(
         "simulator: seed {} (SIMULATOR_SEED={} replays it), {} cases ({} with per-key concurrency, {} at \
          PROCESSOR_MAX_IN_FLIGHT=1 over several keys), {} records, {} invocations where several lanes \
-         failed, {} duplicate successes, {} faults injected (poison, panics, slow records, \
+         failed, {} duplicate successes ({} of them at one record in flight), {} faults injected (poison, panics, slow records, \
          transient-failure and poison-share cases)",
         seed(),
         seed(),
@@ -213,6 +217,7 @@ fn no_loss_per_key_order_no_skipping_ahead_no_needless_redelivery() {
         records.load(Ordering::Relaxed),
         multi_lane_failures.load(Ordering::Relaxed),
         duplicates.load(Ordering::Relaxed),
+        duplicates_in_order.load(Ordering::Relaxed),
         faults.load(Ordering::Relaxed),
     );
     if let Err(failure) = result {
