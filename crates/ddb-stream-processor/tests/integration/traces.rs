@@ -198,27 +198,38 @@ async fn a_failed_record_has_error_status_and_the_checkpoint_is_on_the_invocatio
     );
 }
 
-#[tokio::test]
-async fn with_two_items_failing_the_checkpoint_line_is_on_the_earlier_records_span() {
-    // Per-key concurrency over two items: records 2 (item 0) and 3 (item 1) run together; 3 fails at
-    // once, 2 a little later. Record 2 is the checkpoint: its span carries the checkpoint line, and
-    // record 3's span the line saying it comes again from there.
+/// Four records over two items (0, 1, 0, 1); records 2 and 3 run together under
+/// [`per_key_over_two_items`], and both fail: 3 at once, 2 after 20 ms.
+fn two_items_failing_together() -> (ScriptedProcessor, Vec<u8>) {
     let processor = ScriptedProcessor::new()
         .on(
             event_id(2),
             Behaviour::SleepThenFail(Duration::from_millis(20), FailureKind::Permanent),
         )
         .on(event_id(3), Behaviour::AlwaysFail(FailureKind::Permanent));
-    let mut traced = traced(processor, false);
-    traced.handler = traced.handler.with_engine_config(EngineConfig {
-        max_in_flight: 2,
-        ..EngineConfig::default()
-    });
     let mut records = batch_json(4);
     for (index, record) in records.iter_mut().enumerate() {
         record["dynamodb"]["Keys"] = json!({"pk": {"S": format!("ITEM#{}", index % 2)}});
     }
     let payload = serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    (processor, payload)
+}
+
+fn per_key_over_two_items() -> EngineConfig {
+    EngineConfig {
+        max_in_flight: 2,
+        ..EngineConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn with_two_items_failing_the_checkpoint_line_is_on_the_earlier_records_span() {
+    // Per-key concurrency over two items: records 2 (item 0) and 3 (item 1) run together; 3 fails at
+    // once, 2 a little later. Record 2 is the checkpoint: its span carries the checkpoint line, and
+    // record 3's span the line saying it comes again from there.
+    let (processor, payload) = two_items_failing_together();
+    let mut traced = traced(processor, false);
+    traced.handler = traced.handler.with_engine_config(per_key_over_two_items());
     traced
         .handler
         .handle_payload(&payload, &invocation("req-1"))
@@ -262,21 +273,8 @@ async fn without_traces_every_line_about_a_record_names_it() {
     // carry its record's identity itself.
     let captured = MemoryWriter::default();
     let _guard = install_subscriber(captured.clone(), None);
-    let processor = ScriptedProcessor::new()
-        .on(
-            event_id(2),
-            Behaviour::SleepThenFail(Duration::from_millis(20), FailureKind::Permanent),
-        )
-        .on(event_id(3), Behaviour::AlwaysFail(FailureKind::Permanent));
-    let handler = StreamHandler::new(processor).with_engine_config(EngineConfig {
-        max_in_flight: 2,
-        ..EngineConfig::default()
-    });
-    let mut records = batch_json(4);
-    for (index, record) in records.iter_mut().enumerate() {
-        record["dynamodb"]["Keys"] = json!({"pk": {"S": format!("ITEM#{}", index % 2)}});
-    }
-    let payload = serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    let (processor, payload) = two_items_failing_together();
+    let handler = StreamHandler::new(processor).with_engine_config(per_key_over_two_items());
     handler
         .handle_payload(&payload, &invocation("req-1"))
         .await
