@@ -9,7 +9,7 @@
 //! The emulator comes from `CARGO_LAMBDA`, or the project's `.venv/cargo-lambda`, created on first
 //! use by `.ci/python-venv` (as `.ci/test` does).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::support::binary::{command, fixtures_root};
 use crate::support::function::RunningFunction;
+use crate::support::http::free_port;
 use crate::support::otlp_receiver::OtlpReceiver;
 
 /// The longest a test waits for anything the emulator or the function does.
@@ -54,14 +55,6 @@ fn cargo_lambda() -> PathBuf {
             executable
         })
         .clone()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_for_port(port: u16) -> bool {

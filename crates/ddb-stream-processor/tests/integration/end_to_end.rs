@@ -1,7 +1,6 @@
 //! The binary end to end with traces on: an emulated Runtime API, an OTLP/HTTP receiver, both on
 //! 127.0.0.1. `.ci/test` runs these again on the release binary (`DDB_BINARY_UNDER_TEST`).
 
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -10,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::emf_validator::{assert_valid, values_by_metric};
 use crate::support::function::{RunningFunction, event, lambda_command};
+use crate::support::http::free_port;
 use crate::support::otlp_receiver::{OtlpReceiver, ReceivedSpan};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
 
@@ -189,10 +189,7 @@ fn every_span_of_an_invocation_reaches_the_collector_before_the_next_event_is_re
 
 /// A port nothing listens on: connections are refused at once.
 fn closed_port_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{address}")
+    format!("http://127.0.0.1:{}", free_port())
 }
 
 /// Runs two events with the given collector and returns how long each invocation took, from the

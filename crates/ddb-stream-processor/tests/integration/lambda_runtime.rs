@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::support::binary::run;
 use crate::support::emf_validator::assert_valid;
 use crate::support::function::{RunningFunction, event, lambda_command};
+use crate::support::http::free_port;
 use crate::support::runtime_api::{PostKind, RuntimeApi};
 
 /// The longest a test waits for the function to post a result.
@@ -209,10 +210,7 @@ fn a_runtime_api_without_the_other_lambda_variables_is_a_clear_start_up_error() 
 #[test]
 fn a_start_up_failure_that_cannot_be_reported_still_exits_with_the_reason() {
     // Nothing listens on the Runtime API's port: the report fails, the reason is still on stderr.
-    let api_address = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().to_string()
-    };
+    let api_address = format!("127.0.0.1:{}", free_port());
     let mut binary = crate::support::binary::command();
     binary
         .env("AWS_LAMBDA_RUNTIME_API", &api_address)

@@ -9,7 +9,7 @@
 //! `Authorization` header but does not check the signature.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::binary::fixtures_root;
+use super::http::free_port;
 
 /// The longest DynamoDB Local may take to answer its first request.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -88,11 +89,7 @@ impl DynamoDbLocal {
     /// Starts it on a free port and waits until it answers.
     pub fn start() -> Self {
         let dir = installation();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new("java")
             .args([
                 "-Xmx512m",
