@@ -330,16 +330,17 @@ impl Settings {
 
         let format = match variable(LOG_FORMAT) {
             None => LogFormat::Text,
-            Some((_, value)) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
-            Some((_, value)) if value.eq_ignore_ascii_case("text") => LogFormat::Text,
-            Some((variable, value)) => problems.or(
-                Err(ConfigError {
-                    variable,
-                    value,
-                    expected: "`JSON` or `Text`".into(),
-                }),
-                LogFormat::Text,
-            ),
+            Some((variable, value)) => match log_format_named(&value) {
+                Some(format) => format,
+                None => problems.or(
+                    Err(ConfigError {
+                        variable,
+                        value,
+                        expected: "`JSON` or `Text`".into(),
+                    }),
+                    LogFormat::Text,
+                ),
+            },
         };
         let lambda_level = problems.or(variable(LOG_LEVEL).map(lambda_log_level).transpose(), None);
         let filter = match (lambda_level, variable(RUST_LOG)) {
@@ -443,6 +444,15 @@ pub(crate) const RUNTIME_VARIABLES: &[&str] = &[
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
     "AWS_LAMBDA_FUNCTION_VERSION",
 ];
+
+/// The log format a value of `AWS_LAMBDA_LOG_FORMAT` names (surrounding blanks and case ignored).
+pub(crate) fn log_format_named(value: &str) -> Option<LogFormat> {
+    match value.trim() {
+        value if value.eq_ignore_ascii_case("json") => Some(LogFormat::Json),
+        value if value.eq_ignore_ascii_case("text") => Some(LogFormat::Text),
+        _ => None,
+    }
+}
 
 /// Checks that the Lambda runtime variables are present and usable; the error says which are not.
 pub(crate) fn check_runtime_environment(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {

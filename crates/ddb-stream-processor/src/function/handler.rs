@@ -244,7 +244,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
         record: &mut RunRecord,
     ) -> Result<DynamoDbEventResponse, InvocationError> {
         let records = match parse_event(payload) {
-            Ok(event) => event,
+            Ok(records) => records,
             Err(invalid) => {
                 record.records_in_invalid_event = count_records_leniently(payload);
                 error!(

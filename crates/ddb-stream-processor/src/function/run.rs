@@ -22,6 +22,7 @@ use crate::lambda::init_error::{self, INVALID_CONFIGURATION, INVALID_RUNTIME_ENV
 use crate::lambda::shutdown;
 use crate::processor::RecordProcessor;
 use crate::telemetry;
+use crate::telemetry::logs::LogFormat;
 use crate::telemetry::metrics::sink::{self, MetricsSink};
 use crate::telemetry::metrics::{Metrics, router};
 use crate::telemetry::traces::{FunctionIdentity, Traces};
@@ -156,8 +157,8 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
 /// The line is JSON when `AWS_LAMBDA_LOG_FORMAT` asks for it (the logs are not set up yet, and may
 /// be what is misconfigured), so that a JSON log group holds only JSON lines.
 async fn fail_start_up(cli: &Cli, error_type: &str, message: String) -> ExitCode {
-    let json_logs =
-        std::env::var(config::LOG_FORMAT).is_ok_and(|format| format.trim().eq_ignore_ascii_case("json"));
+    let json_logs = std::env::var(config::LOG_FORMAT)
+        .is_ok_and(|format| config::log_format_named(&format) == Some(LogFormat::Json));
     eprintln!("{}", start_up_error_line(json_logs, error_type, &message));
     let runtime_api = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .ok()
