@@ -18,11 +18,12 @@ use serde_json::value::RawValue;
 use super::config::{self, Settings};
 use super::handler::StreamHandler;
 use super::local_invoke::{self, EventSource};
+use crate::clock::SystemClock;
 use crate::lambda::init_error::{self, INVALID_CONFIGURATION, INVALID_RUNTIME_ENVIRONMENT};
 use crate::lambda::shutdown;
 use crate::processor::RecordProcessor;
 use crate::telemetry;
-use crate::telemetry::logs::LogFormat;
+use crate::telemetry::logs::{self, LogFormat, LogOutput, LogSettings};
 use crate::telemetry::metrics::sink::{self, MetricsSink};
 use crate::telemetry::metrics::{Metrics, router};
 use crate::telemetry::traces::{FunctionIdentity, Traces};
@@ -159,7 +160,7 @@ async fn serve<P: RecordProcessor + 'static>(processor: P, cli: Cli) -> ExitCode
 async fn fail_start_up(cli: &Cli, error_type: &str, message: String) -> ExitCode {
     let json_logs = std::env::var(config::LOG_FORMAT)
         .is_ok_and(|format| config::log_format_named(&format) == Some(LogFormat::Json));
-    eprintln!("{}", start_up_error_line(json_logs, error_type, &message));
+    print_start_up_error(json_logs, error_type, &message);
     let runtime_api = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .ok()
         .filter(|api| !api.is_empty());
@@ -170,25 +171,32 @@ async fn fail_start_up(cli: &Cli, error_type: &str, message: String) -> ExitCode
         };
         if let Err(problem) = init_error::report_init_error(&runtime_api, &diagnostic).await {
             let message = format!("the start-up error could not be reported to Lambda: {problem}");
-            eprintln!("{}", start_up_error_line(json_logs, error_type, &message));
+            print_start_up_error(json_logs, error_type, &message);
         }
     }
     ExitCode::from(EXIT_START_UP)
 }
 
-/// One stderr line about a start-up failure, in Lambda's JSON log shape or as text.
-fn start_up_error_line(json: bool, error_type: &str, message: &str) -> String {
-    if json {
-        serde_json::json!({
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            "level": "ERROR",
-            "message": message,
-            "error_type": error_type,
-        })
-        .to_string()
-    } else {
-        format!("ddb-stream-processor: {message}")
+/// One stderr line about a start-up failure: in Lambda's JSON log shape, written by the function's
+/// own JSON log format (the global logs may not be set up yet), or as text.
+fn print_start_up_error(json: bool, error_type: &str, message: &str) {
+    if !json {
+        eprintln!("ddb-stream-processor: {message}");
+        return;
     }
+    let settings = LogSettings {
+        format: LogFormat::Json,
+        filter: "error".into(),
+        lambda_level: None,
+    };
+    let output = LogOutput {
+        writer: std::io::stderr,
+        clock: Arc::new(SystemClock),
+        ansi: false,
+    };
+    tracing::subscriber::with_default(logs::subscriber(&settings, output, None), || {
+        tracing::error!(error_type, "{message}");
+    });
 }
 
 /// What the trace resource says about this function, from the variables Lambda sets.
