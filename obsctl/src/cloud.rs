@@ -50,20 +50,8 @@ pub struct Cloud {
 impl Cloud {
     /// Loads the standard configuration, with an optional region and endpoint override.
     pub async fn connect(region: Option<String>, endpoint_url: Option<String>) -> Result<Self, CloudError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = region {
-            loader = loader.region(Region::new(region));
-        }
-        if let Some(endpoint_url) = endpoint_url {
-            loader = loader.endpoint_url(endpoint_url);
-        }
-        let config = loader.load().await;
+        let config = sdk_config(region, endpoint_url).await?;
         let region = config.region().ok_or(CloudError::NoRegion)?.to_string();
-        if config.credentials_provider().is_none() {
-            return Err(CloudError::NoCredentials(
-                "no credential provider is configured".into(),
-            ));
-        }
         Ok(Self {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             cloudformation: aws_sdk_cloudformation::Client::new(&config),
@@ -237,8 +225,33 @@ impl Cloud {
     }
 }
 
+/// The standard configuration (credential and region chain, `AWS_ENDPOINT_URL_<SERVICE>`), with an
+/// optional region and endpoint override; an error when no region or no credential provider is set.
+pub async fn sdk_config(
+    region: Option<String>,
+    endpoint_url: Option<String>,
+) -> Result<aws_config::SdkConfig, CloudError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    if let Some(endpoint_url) = endpoint_url {
+        loader = loader.endpoint_url(endpoint_url);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(CloudError::NoRegion);
+    }
+    if config.credentials_provider().is_none() {
+        return Err(CloudError::NoCredentials(
+            "no credential provider is configured".into(),
+        ));
+    }
+    Ok(config)
+}
+
 /// One line that says what went wrong and what to do.
-fn explain<E, R>(error: SdkError<E, R>, action: &str) -> CloudError
+pub(crate) fn explain<E, R>(error: SdkError<E, R>, action: &str) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,

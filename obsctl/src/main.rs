@@ -1,8 +1,8 @@
 //! `obsctl`: render, lint, diff and apply the dashboards and alarms of ddb-stream-processor.
 //!
 //! Exit codes: 0 when everything is as it should be; 1 when `render --check` finds a stale file,
-//! `lint` a problem, `diff` a drift, or `apply` a dashboard CloudWatch has remarks about; 2 when the
-//! command cannot do its job (a file cannot be read, a definition is broken, AWS cannot be reached
+//! `lint` a problem, `diff` a drift, `apply` a dashboard CloudWatch has remarks about, or `redrive`
+//! records it could not recover (lost, failed again, unreadable); 2 when the command cannot do its job (a file cannot be read, a definition is broken, AWS cannot be reached
 //! or refuses).
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use obsctl::cloud::Cloud;
 use obsctl::definitions::Definitions;
 use obsctl::lint::{self, Problem};
@@ -54,6 +54,9 @@ enum Command {
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
     },
+    /// Recover the records behind the on-failure destination (SQS pointers or S3 objects), in stream
+    /// order, skipping those a later change of the same item superseded.
+    Redrive(RedriveArgs),
     /// Create or update the deployed dashboards and alarms to match the repository.
     Apply {
         #[command(flatten)]
@@ -84,6 +87,50 @@ struct Target {
     endpoint_url: Option<String>,
 }
 
+/// `obsctl redrive`'s arguments.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("mode").required(true).args(["invoke", "to_dir", "dry_run"])))]
+struct RedriveArgs {
+    /// The function's stack: its outputs name the destination (DeadLetterQueueUrl or
+    /// FailureBucketName) and the function (FunctionName).
+    #[arg(long)]
+    stack_name: Option<String>,
+    /// The SQS queue of failure pointers (instead of the stack's).
+    #[arg(long, conflicts_with = "bucket")]
+    queue_url: Option<String>,
+    /// The S3 bucket of failure objects (instead of the stack's).
+    #[arg(long)]
+    bucket: Option<String>,
+    /// Only the S3 objects under this prefix (one mapping: `aws/lambda/<mapping UUID>/`).
+    #[arg(long, default_value = obsctl::redrive::destination::LAMBDA_PREFIX)]
+    prefix: String,
+    /// Replay by invoking the function (a name or ARN; without a value, the stack's FunctionName),
+    /// and settle each failure whose whole range succeeded.
+    #[arg(long, value_name = "FUNCTION", num_args = 0..=1, default_missing_value = "")]
+    invoke: Option<String>,
+    /// Write the events into this folder for `ddb-stream-processor --event`; settle nothing.
+    #[arg(long, value_name = "DIR")]
+    to_dir: Option<PathBuf>,
+    /// Only report what would be replayed, skipped and lost; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Replay records that a later change of the same item superseded (old data over new).
+    #[arg(long)]
+    include_superseded: bool,
+    /// Retries of a batch that fails again, as the mapping's MaximumRetryAttempts.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    max_retries: u32,
+    /// Seconds a received SQS message stays hidden while the redrive runs (0 to 43200).
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(i32).range(0..=43_200))]
+    visibility_timeout: i32,
+    /// The AWS region (default: the standard chain, e.g. AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// Another endpoint for every AWS API (AWS_ENDPOINT_URL_<SERVICE> sets one service's).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+}
+
 fn parse_var(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
@@ -102,11 +149,148 @@ fn main() -> ExitCode {
             report,
             vars,
         } => run_rehearse(&cli.repo, &scenario, report.as_deref(), &vars),
+        Command::Redrive(args) => run_redrive(&args),
         Command::Apply { target, dry_run } => run_remote(
             &cli.repo,
             &target,
             if dry_run { Action::DryRun } else { Action::Apply },
         ),
+    }
+}
+
+fn run_redrive(args: &RedriveArgs) -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime starts");
+    let progress = RedriveProgress(indicatif::ProgressBar::new(0));
+    progress.0.set_style(
+        indicatif::ProgressStyle::with_template("redrive [{bar:30}] {pos}/{len} failures  {msg}")
+            .expect("the template is valid")
+            .progress_chars("#> "),
+    );
+    let outcome = runtime.block_on(async {
+        let (services, action) = redrive_setup(args).await?;
+        obsctl::redrive::run(&services, &action, args.include_superseded, &progress)
+            .await
+            .map_err(|error| error.to_string())
+    });
+    progress.0.finish_and_clear();
+    match outcome {
+        Ok(report) => {
+            print!("{}", obsctl::redrive::summary::text(&report));
+            if report.complete() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("obsctl redrive: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The clients, the destination and the action, from the flags and the stack's outputs.
+async fn redrive_setup(
+    args: &RedriveArgs,
+) -> Result<(obsctl::redrive::Services, obsctl::redrive::Action), String> {
+    use obsctl::redrive::destination::Destination;
+    use obsctl::redrive::{Action, Services, replay::Invoker, stream::Stream, table::Table};
+
+    let config = obsctl::cloud::sdk_config(args.region.clone(), args.endpoint_url.clone())
+        .await
+        .map_err(|error| error.to_string())?;
+    let outputs = match &args.stack_name {
+        Some(name) => {
+            let cloud = Cloud::connect(args.region.clone(), args.endpoint_url.clone())
+                .await
+                .map_err(|error| error.to_string())?;
+            cloud
+                .stack(name)
+                .await
+                .map_err(|error| error.to_string())?
+                .outputs
+        }
+        None => BTreeMap::new(),
+    };
+    let output = |name: &str| outputs.get(name).filter(|value| !value.is_empty()).cloned();
+    let destination = match (&args.queue_url, &args.bucket) {
+        (Some(url), _) => Destination::Queue {
+            client: aws_sdk_sqs::Client::new(&config),
+            url: url.clone(),
+            visibility_timeout_seconds: args.visibility_timeout,
+        },
+        (None, Some(bucket)) => bucket_destination(&config, args, bucket.clone()),
+        (None, None) => match (output("DeadLetterQueueUrl"), output("FailureBucketName")) {
+            (Some(url), _) => Destination::Queue {
+                client: aws_sdk_sqs::Client::new(&config),
+                url,
+                visibility_timeout_seconds: args.visibility_timeout,
+            },
+            (None, Some(bucket)) => bucket_destination(&config, args, bucket),
+            (None, None) => {
+                return Err(match &args.stack_name {
+                    Some(name) => format!(
+                        "stack {name:?} has no DeadLetterQueueUrl or FailureBucketName output: pass --queue-url or --bucket"
+                    ),
+                    None => "say where the failures are: --stack-name, --queue-url or --bucket".to_owned(),
+                });
+            }
+        },
+    };
+    let action = if args.dry_run {
+        Action::DryRun
+    } else if let Some(folder) = &args.to_dir {
+        Action::ToDir(folder.clone())
+    } else {
+        let function = args
+            .invoke
+            .clone()
+            .filter(|function| !function.is_empty())
+            .or_else(|| output("FunctionName"))
+            .ok_or(
+                "--invoke needs the function: --invoke NAME, or --stack-name with a FunctionName output",
+            )?;
+        Action::Invoke(Invoker::new(&config, function, args.max_retries))
+    };
+    let services = Services {
+        destination,
+        stream: Stream::new(&config),
+        table: Table::new(&config),
+    };
+    Ok((services, action))
+}
+
+/// An S3 destination; path-style addressing when the endpoint is not AWS's (an emulator or a proxy
+/// answers at one host, not at `<bucket>.<host>`).
+fn bucket_destination(
+    config: &aws_config::SdkConfig,
+    args: &RedriveArgs,
+    bucket: String,
+) -> obsctl::redrive::destination::Destination {
+    let custom_endpoint = args.endpoint_url.is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(custom_endpoint)
+        .build();
+    obsctl::redrive::destination::Destination::Bucket {
+        client: aws_sdk_s3::Client::from_conf(s3),
+        bucket,
+        prefix: args.prefix.clone(),
+    }
+}
+
+/// The redrive's progress bar on stderr (hidden when stderr is not a terminal).
+struct RedriveProgress(indicatif::ProgressBar);
+
+impl obsctl::redrive::Progress for RedriveProgress {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+    }
+
+    fn advance(&self, label: &str) {
+        self.0.set_message(label.to_owned());
+        self.0.inc(1);
     }
 }
 

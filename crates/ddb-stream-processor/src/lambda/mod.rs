@@ -7,12 +7,15 @@
 //! - [`batch_response`]: the engine's disposition as the partial batch response or an error;
 //! - [`InvocationError`]: the errors that fail an invocation, with their stable `errorType`;
 //! - `init_error`: a start-up failure posted to the Runtime API, so Lambda shows why;
-//! - `shutdown`: SIGTERM through a no-op extension, without a panic where there is no Extensions API.
+//! - `shutdown`: SIGTERM through a no-op extension, without a panic where there is no Extensions API;
+//! - [`event_source_mapping`]: how the event source mapping reads a response and moves a shard's
+//!   checkpoint — the rules the stream simulator, the incident rehearsal and `obsctl redrive` apply.
 //!
 //! It depends on the engine, never the other way round: the engine's failures are
 //! [`BatchFailure`](crate::engine::BatchFailure)s that [`InvocationError`] wraps.
 
 pub(crate) mod event;
+pub mod event_source_mapping;
 pub(crate) mod init_error;
 mod invocation;
 pub(crate) mod invocation_error;

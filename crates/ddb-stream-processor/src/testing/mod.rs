@@ -6,14 +6,11 @@
 //!   a whole process (the `scripted-function` binary of this crate runs it);
 //! - [`records`]: records and events as Lambda sends them;
 //! - [`function_command`]: a function binary to run without the caller's configuration;
-//! - [`event_source_mapping`]: the event source mapping's rules for a shard (responses, retries,
-//!   bisection, giving up), shared by the stream simulator and the incident rehearsal;
 //! - [`internals`]: the encoder, router and parser the library's own tests drive directly.
 //!
 //! A function is wired for a test the way `run` wires it, with the builder methods of
 //! [`StreamHandler`](crate::StreamHandler) and an [`Invocation::local`](crate::Invocation::local).
 
-pub mod event_source_mapping;
 pub mod internals;
 pub mod records;
 mod scripted;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use ddb_stream_processor::lambda::event_source_mapping::{RetrySettings, ShardCursor, read_response};
 use ddb_stream_processor::testing::ImageScriptedProcessor;
-use ddb_stream_processor::testing::event_source_mapping::{RetrySettings, ShardCursor, read_response};
 use ddb_stream_processor::{ChangeRecord, Invocation, RecordError, RecordProcessor, StreamHandler};
 
 use crate::support::binary::{command, run};

@@ -4,7 +4,7 @@
 //! at most four times a second as Lambda polls a shard: it waits for records (and for the batching
 //! window), invokes the function with at most `BatchSize` of them, and applies the response by the
 //! event source mapping's rules the library's stream simulator uses too
-//! (`ddb_stream_processor::testing::event_source_mapping`): a partial response checkpoints at the
+//! (`ddb_stream_processor::lambda::event_source_mapping`): a partial response checkpoints at the
 //! lowest reported sequence number, an error retries the whole batch or bisects it, and
 //! `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds` send the rest to the
 //! on-failure destination. The Lambda service runs each invocation in an execution environment (a
@@ -14,8 +14,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ddb_stream_processor::lambda::event_source_mapping::{RetrySettings, ShardCursor, read_response};
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::testing::event_source_mapping::{RetrySettings, ShardCursor, read_response};
 use ddb_stream_processor::{EngineConfig, Invocation, StreamHandler};
 use serde_json::{Value, json};
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
-use ddb_stream_processor::testing::event_source_mapping::{
+use ddb_stream_processor::lambda::event_source_mapping::{
     Response, RetrySettings, ShardCursor, read_response,
 };
 use ddb_stream_processor::{

@@ -1,8 +1,9 @@
 //! The event source mapping's rules for one shard, as `shared/notes/stream-semantics.md` states
 //! them: what the next batch holds, how a response moves the checkpoint, retries, bisection, and when
 //! a range is given up to the on-failure destination. One model, shared by the library's stream
-//! simulator (generated cases) and the incident rehearsal (`crates/rehearsal`, on a simulated clock),
-//! which differ only in what drives it: invocations in sequence, or time.
+//! simulator (generated cases), the incident rehearsal (`crates/rehearsal`, on a simulated clock) and
+//! `obsctl redrive` (which replays a failed range against the deployed function as the mapping
+//! would).
 
 use serde_json::Value;
 

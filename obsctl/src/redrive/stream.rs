@@ -1,0 +1,308 @@
+//! Reading a failed range back from the DynamoDB stream, and what changed after it.
+//!
+//! A range is read with `GetShardIterator` `AT_SEQUENCE_NUMBER` its first record and `GetRecords`
+//! up to its last, and every record is rebuilt as Lambda delivers it: the wire record as the stream
+//! sent it (see [`RawBody`]) plus `eventSourceARN`, in stream order. What the stream no longer has
+//! (`TrimmedDataAccessException` after 24 hours, a shard or stream that is gone) is a
+//! [`ReadProblem::Gone`]: the records are lost, and the caller says so.
+//!
+//! [`Stream::later_changes`] reads the shard on from the end of a range, and every shard that
+//! descends from it, to learn which item keys changed again afterwards.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodbstreams::Client;
+use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use ddb_stream_processor::record::sequence_number::compare;
+use serde_json::Value;
+
+use super::failure::BatchInfo;
+use super::raw_body::RawBody;
+use crate::cloud::{CloudError, explain};
+
+/// The most records one `GetRecords` call returns.
+const PAGE_LIMIT: i32 = 1000;
+/// An open shard answers with empty pages at its tip: this many in a row end a read.
+const EMPTY_PAGES_AT_THE_TIP: usize = 3;
+
+/// Why records could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadProblem {
+    /// The stream no longer has them: they are lost (unless an S3 object holds them).
+    #[error("{0}")]
+    Gone(String),
+    /// AWS could not be asked (credentials, network, permissions): nothing is known about them.
+    #[error(transparent)]
+    Failed(#[from] CloudError),
+}
+
+/// The keys that changed after a point of the stream: in the same shard (with the last sequence
+/// number of each), or in a shard that descends from it (all later by construction).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaterChanges {
+    /// Key → the highest sequence number of a change of that key in the shard, after the point.
+    pub in_shard: BTreeMap<String, String>,
+    /// Keys changed in a child shard (or its children).
+    pub in_descendants: BTreeSet<String>,
+}
+
+impl LaterChanges {
+    /// Whether the item with `key` changed after sequence number `after` (of the same shard).
+    pub fn changed_after(&self, key: &str, after: &str) -> bool {
+        self.in_descendants.contains(key)
+            || self
+                .in_shard
+                .get(key)
+                .is_some_and(|last| compare(last, after).is_gt())
+    }
+}
+
+/// The item key of a stream record: its `dynamodb.Keys`, in one canonical text (attributes sorted by
+/// name), so two records of the same item compare equal.
+pub fn item_key(record: &Value) -> Option<String> {
+    let keys = record.pointer("/dynamodb/Keys")?.as_object()?;
+    let sorted: BTreeMap<&String, &Value> = keys.iter().collect();
+    serde_json::to_string(&sorted).ok()
+}
+
+/// A record's sequence number.
+pub fn sequence_number(record: &Value) -> Option<&str> {
+    record.pointer("/dynamodb/SequenceNumber")?.as_str()
+}
+
+/// The DynamoDB Streams API of one account and region.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    client: Client,
+}
+
+impl Stream {
+    /// The client for `config`.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: Client::new(config),
+        }
+    }
+
+    /// The records of `range`, as Lambda delivers them, in stream order.
+    pub async fn read_range(&self, range: &BatchInfo) -> Result<Vec<Value>, ReadProblem> {
+        let iterator = self
+            .iterator(
+                &range.stream_arn,
+                &range.shard_id,
+                ShardIteratorType::AtSequenceNumber,
+                Some(&range.start_sequence_number),
+            )
+            .await?;
+        let mut records = Vec::new();
+        let mut iterator = Some(iterator);
+        let mut empty_pages = 0;
+        while let Some(current) = iterator.take() {
+            let (page, next) = self.page(&current).await?;
+            empty_pages = if page.is_empty() { empty_pages + 1 } else { 0 };
+            for mut record in page {
+                let Some(number) = sequence_number(&record) else {
+                    continue;
+                };
+                if compare(number, &range.end_sequence_number).is_gt() {
+                    return Ok(records);
+                }
+                if let Some(fields) = record.as_object_mut() {
+                    fields.insert("eventSourceARN".into(), Value::String(range.stream_arn.clone()));
+                }
+                records.push(record);
+            }
+            if empty_pages < EMPTY_PAGES_AT_THE_TIP {
+                iterator = next;
+            }
+        }
+        Ok(records)
+    }
+
+    /// Which keys changed after sequence number `after` of `shard_id`: the rest of the shard and
+    /// every shard that descends from it.
+    pub async fn later_changes(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        after: &str,
+    ) -> Result<LaterChanges, ReadProblem> {
+        let mut changes = LaterChanges::default();
+        let iterator = self
+            .iterator(
+                stream_arn,
+                shard_id,
+                ShardIteratorType::AfterSequenceNumber,
+                Some(after),
+            )
+            .await?;
+        for record in self.read_to_the_end(iterator).await? {
+            if let (Some(key), Some(number)) = (item_key(&record), sequence_number(&record)) {
+                let last = changes.in_shard.entry(key).or_default();
+                if last.is_empty() || compare(number, last).is_gt() {
+                    *last = number.to_owned();
+                }
+            }
+        }
+        let mut descendants = self.children(stream_arn, shard_id).await?;
+        while let Some(child) = descendants.pop() {
+            let iterator = self
+                .iterator(stream_arn, &child, ShardIteratorType::TrimHorizon, None)
+                .await?;
+            for record in self.read_to_the_end(iterator).await? {
+                if let Some(key) = item_key(&record) {
+                    changes.in_descendants.insert(key);
+                }
+            }
+            descendants.extend(self.children(stream_arn, &child).await?);
+        }
+        Ok(changes)
+    }
+
+    /// Every record from `iterator` to the end of its shard (or the tip of an open one).
+    async fn read_to_the_end(&self, iterator: String) -> Result<Vec<Value>, ReadProblem> {
+        let mut records = Vec::new();
+        let mut iterator = Some(iterator);
+        let mut empty_pages = 0;
+        while let Some(current) = iterator.take() {
+            let (page, next) = self.page(&current).await?;
+            empty_pages = if page.is_empty() { empty_pages + 1 } else { 0 };
+            records.extend(page);
+            if empty_pages < EMPTY_PAGES_AT_THE_TIP {
+                iterator = next;
+            }
+        }
+        Ok(records)
+    }
+
+    /// The shards whose parent is `shard_id`.
+    async fn children(&self, stream_arn: &str, shard_id: &str) -> Result<Vec<String>, ReadProblem> {
+        let mut children = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let description = self
+                .client
+                .describe_stream()
+                .stream_arn(stream_arn)
+                .set_exclusive_start_shard_id(start.take())
+                .send()
+                .await
+                .map_err(|error| problem(error, "dynamodb:DescribeStream"))?;
+            let Some(description) = description.stream_description() else {
+                return Ok(children);
+            };
+            children.extend(
+                description
+                    .shards()
+                    .iter()
+                    .filter(|shard| shard.parent_shard_id() == Some(shard_id))
+                    .filter_map(|shard| shard.shard_id().map(str::to_owned)),
+            );
+            match description.last_evaluated_shard_id() {
+                Some(last) => start = Some(last.to_owned()),
+                None => return Ok(children),
+            }
+        }
+    }
+
+    async fn iterator(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        kind: ShardIteratorType,
+        sequence_number: Option<&str>,
+    ) -> Result<String, ReadProblem> {
+        let output = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(shard_id)
+            .shard_iterator_type(kind)
+            .set_sequence_number(sequence_number.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|error| problem(error, "dynamodb:GetShardIterator"))?;
+        output
+            .shard_iterator()
+            .map(str::to_owned)
+            .ok_or_else(|| ReadProblem::Gone(format!("shard {shard_id} has ended and has no records there")))
+    }
+
+    /// One `GetRecords` page: the wire records, and the next iterator (none at a closed shard's end).
+    async fn page(&self, iterator: &str) -> Result<(Vec<Value>, Option<String>), ReadProblem> {
+        let raw = RawBody::default();
+        let output = self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(PAGE_LIMIT)
+            .customize()
+            .interceptor(raw.clone())
+            .send()
+            .await
+            .map_err(|error| problem(error, "dynamodb:GetRecords"))?;
+        let records = match raw.json() {
+            Value::Object(mut body) => match body.remove("Records") {
+                Some(Value::Array(records)) => records,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok((records, output.next_shard_iterator().map(str::to_owned)))
+    }
+}
+
+/// A stream error: lost records when the stream says they are gone, a [`CloudError`] otherwise.
+fn problem<E, R>(error: SdkError<E, R>, action: &str) -> ReadProblem
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let message = error.message().unwrap_or_default().to_owned();
+    match error.code() {
+        Some("TrimmedDataAccessException") => ReadProblem::Gone(format!(
+            "the stream has trimmed these records (it keeps 24 hours): {message}"
+        )),
+        Some("ResourceNotFoundException") => {
+            ReadProblem::Gone(format!("the stream or its shard no longer exists: {message}"))
+        }
+        Some("ValidationException") => ReadProblem::Gone(format!(
+            "the stream has no such position (trimmed, or not of this shard): {message}"
+        )),
+        Some("ExpiredIteratorException") => ReadProblem::Gone(format!(
+            "the shard iterator expired before the range was read (more than 15 minutes): {message}"
+        )),
+        _ => ReadProblem::Failed(explain(error, action)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_item_key_does_not_depend_on_the_order_of_its_attributes() {
+        let one = json!({"dynamodb": {"Keys": {"pk": {"S": "A"}, "sk": {"S": "B"}}}});
+        let other = json!({"dynamodb": {"Keys": {"sk": {"S": "B"}, "pk": {"S": "A"}}}});
+        let another = json!({"dynamodb": {"Keys": {"sk": {"S": "C"}, "pk": {"S": "A"}}}});
+        assert_eq!(item_key(&one), item_key(&other));
+        assert_ne!(item_key(&one), item_key(&another));
+        assert_eq!(item_key(&json!({"dynamodb": {}})), None);
+    }
+
+    #[test]
+    fn a_change_counts_as_later_only_past_the_given_sequence_number_or_in_a_child_shard() {
+        let mut changes = LaterChanges::default();
+        changes.in_shard.insert("a".into(), "120".into());
+        changes.in_descendants.insert("b".into());
+        assert!(changes.changed_after("a", "99"));
+        assert!(changes.changed_after("a", "119"));
+        assert!(!changes.changed_after("a", "120"));
+        assert!(!changes.changed_after("a", "1000"));
+        assert!(changes.changed_after("b", "1000"));
+        assert!(!changes.changed_after("c", "1"));
+    }
+}
