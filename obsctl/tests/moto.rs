@@ -6,102 +6,41 @@
 //! round trip (apply, diff, drift made behind obsctl's back, repair); `obsctl lint` and the alarm
 //! rules carry the validation.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use test_emulators::moto::Moto;
 
-/// The longest moto may take to start.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const REGION: &str = "eu-west-1";
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
-/// moto's server executable: `MOTO_SERVER`, or the project's `.venv/moto`, created on first use
-/// (once for all the tests of this binary).
-fn moto_server_executable() -> PathBuf {
-    static EXECUTABLE: OnceLock<PathBuf> = OnceLock::new();
-    EXECUTABLE.get_or_init(install_moto_server).clone()
+/// An SDK configuration for `moto`, with test credentials.
+async fn config(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
 }
 
-fn install_moto_server() -> PathBuf {
-    if let Some(path) = std::env::var_os("MOTO_SERVER") {
-        return PathBuf::from(path);
-    }
-    let executable = repository().join(".venv/moto/bin/moto_server");
-    if !executable.exists() {
-        let status = Command::new(repository().join(".ci/python-venv"))
-            .args(["moto", ".ci/requirements-moto.txt"])
-            .current_dir(repository())
-            .stdout(Stdio::null())
-            .status()
-            .expect(".ci/python-venv runs");
-        assert!(status.success(), "installing moto[server] into .venv/moto failed");
-    }
-    executable
-}
-
-/// A running moto server, killed when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(moto_server_executable())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "moto did not listen within {START_TIMEOUT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    async fn config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await
-    }
-
-    /// Runs obsctl against this moto with test credentials and no other AWS configuration.
-    fn obsctl(&self, args: &[&str]) -> Output {
-        obsctl_without_aws_configuration(args)
-            .args(["--endpoint-url", &self.endpoint])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
-            .output()
-            .expect("obsctl runs")
-    }
+/// Runs obsctl against `moto` with test credentials and no other AWS configuration.
+fn obsctl(moto: &Moto, args: &[&str]) -> Output {
+    obsctl_without_aws_configuration(args)
+        .args(["--endpoint-url", &moto.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .output()
+        .expect("obsctl runs")
 }
 
 /// obsctl on this repository with no AWS configuration at all: no `AWS_*` variable of the test's
@@ -120,13 +59,6 @@ fn obsctl_without_aws_configuration(args: &[&str]) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_EC2_METADATA_DISABLED", "true");
     command
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn text(output: &Output) -> String {
@@ -154,7 +86,7 @@ async fn create_stack(moto: &Moto, name: &str) {
             "EventSourceMappingId": {"Value": "6f9a2b1c-0000-4000-8000-000000000001"}
         }
     });
-    aws_sdk_cloudformation::Client::new(&moto.config().await)
+    aws_sdk_cloudformation::Client::new(&config(moto).await)
         .create_stack()
         .stack_name(name)
         .template_body(template.to_string())
@@ -167,10 +99,10 @@ async fn create_stack(moto: &Moto, name: &str) {
 async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
     let moto = Moto::start();
     create_stack(&moto, "orders").await;
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&moto.config().await);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config(&moto).await);
 
     // apply creates every dashboard and alarm, resolved for the stack.
-    let applied = moto.obsctl(&["apply", "--stack-name", "orders"]);
+    let applied = obsctl(&moto, &["apply", "--stack-name", "orders"]);
     assert!(applied.status.success(), "{}", text(&applied));
     assert!(
         text(&applied).contains("created dashboard orders-stream-processor"),
@@ -219,7 +151,7 @@ async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
     );
 
     // diff: nothing to report.
-    let clean = moto.obsctl(&["diff", "--stack-name", "orders"]);
+    let clean = obsctl(&moto, &["diff", "--stack-name", "orders"]);
     assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
     assert!(text(&clean).contains("no drift"), "{}", text(&clean));
 
@@ -274,7 +206,7 @@ async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
         .await
         .unwrap();
 
-    let drift = moto.obsctl(&["diff", "--stack-name", "orders"]);
+    let drift = obsctl(&moto, &["diff", "--stack-name", "orders"]);
     assert_eq!(drift.status.code(), Some(1), "{}", text(&drift));
     let report = text(&drift);
     assert!(
@@ -296,16 +228,16 @@ async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
     );
 
     // A dry run changes nothing.
-    let dry = moto.obsctl(&["apply", "--stack-name", "orders", "--dry-run"]);
+    let dry = obsctl(&moto, &["apply", "--stack-name", "orders", "--dry-run"]);
     assert!(dry.status.success(), "{}", text(&dry));
     assert!(text(&dry).contains("dry run: nothing was changed"));
     assert_eq!(
-        moto.obsctl(&["diff", "--stack-name", "orders"]).status.code(),
+        obsctl(&moto, &["diff", "--stack-name", "orders"]).status.code(),
         Some(1)
     );
 
     // apply repairs what it owns and leaves the console-made alarm alone.
-    let repaired = moto.obsctl(&["apply", "--stack-name", "orders"]);
+    let repaired = obsctl(&moto, &["apply", "--stack-name", "orders"]);
     assert!(repaired.status.success(), "{}", text(&repaired));
     let log = text(&repaired);
     assert!(log.contains("updated alarm orders-iterator-age"), "{log}");
@@ -317,11 +249,11 @@ async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
         .send()
         .await
         .unwrap();
-    let clean_again = moto.obsctl(&["diff", "--stack-name", "orders"]);
+    let clean_again = obsctl(&moto, &["diff", "--stack-name", "orders"]);
     assert_eq!(clean_again.status.code(), Some(0), "{}", text(&clean_again));
 
     // apply is idempotent.
-    let again = moto.obsctl(&["apply", "--stack-name", "orders"]);
+    let again = obsctl(&moto, &["apply", "--stack-name", "orders"]);
     assert!(again.status.success());
     assert!(text(&again).contains("nothing to change"), "{}", text(&again));
 }
@@ -344,12 +276,12 @@ async fn without_a_stack_the_placeholders_come_from_flags() {
     for var in &vars {
         args.extend(["--var", var]);
     }
-    let applied = moto.obsctl(&args);
+    let applied = obsctl(&moto, &args);
     assert!(applied.status.success(), "{}", text(&applied));
     args[0] = "diff";
-    assert_eq!(moto.obsctl(&args).status.code(), Some(0));
+    assert_eq!(obsctl(&moto, &args).status.code(), Some(0));
 
-    let incomplete = moto.obsctl(&["diff", "--var", "AWS::StackName=billing"]);
+    let incomplete = obsctl(&moto, &["diff", "--var", "AWS::StackName=billing"]);
     assert_eq!(incomplete.status.code(), Some(2));
     assert!(
         text(&incomplete).contains("no value for"),
@@ -361,7 +293,7 @@ async fn without_a_stack_the_placeholders_come_from_flags() {
 #[test]
 fn aws_problems_are_one_line_each_with_what_to_do() {
     let moto = Moto::start();
-    let unknown_stack = moto.obsctl(&["diff", "--stack-name", "nosuch"]);
+    let unknown_stack = obsctl(&moto, &["diff", "--stack-name", "nosuch"]);
     assert_eq!(unknown_stack.status.code(), Some(2));
     assert!(
         text(&unknown_stack).contains("no stack named \"nosuch\""),
@@ -384,7 +316,7 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
     assert!(!message.contains("DispatchFailure {"), "no debug dump: {message}");
 
     let no_credentials = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
-        .args(["--region", REGION, "--endpoint-url", &moto.endpoint])
+        .args(["--region", REGION, "--endpoint-url", &moto.endpoint()])
         .output()
         .unwrap();
     assert_eq!(no_credentials.status.code(), Some(2));
@@ -395,7 +327,7 @@ fn aws_problems_are_one_line_each_with_what_to_do() {
     );
 
     let no_region = obsctl_without_aws_configuration(&["diff", "--stack-name", "orders"])
-        .args(["--endpoint-url", &moto.endpoint])
+        .args(["--endpoint-url", &moto.endpoint()])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use ddb_stream_processor::lambda::event_source_mapping::{
@@ -148,28 +149,33 @@ impl Invoker {
 
     /// One invocation: how the mapping reads its result, and what it said when it failed.
     async fn invoke(&self, records: &[Value], numbers: &[String]) -> Result<(Response, String), CloudError> {
-        let output = self
+        let sent = self
             .client
             .invoke()
             .function_name(&self.function)
             .invocation_type(InvocationType::RequestResponse)
             .payload(Blob::new(event(records)))
             .send()
-            .await
-            .map_err(|error| explain(error, &format!("lambda:Invoke ({})", self.function)))?;
+            .await;
+        let output = match sent {
+            Ok(output) => output,
+            Err(error) => {
+                // Lambda answers a function error with 200 and `X-Amz-Function-Error`; local
+                // emulators (cargo-lambda's) answer it with an error status and the same body. A
+                // Lambda API error (no such function, throttled, denied) has a code and stops the redrive.
+                if let SdkError::ServiceError(service) = &error
+                    && error.code().is_none()
+                    && let Some(message) = service.raw().body().bytes().and_then(function_error_message)
+                {
+                    return Ok((Response::FunctionError, message));
+                }
+                return Err(explain(error, &format!("lambda:Invoke ({})", self.function)));
+            }
+        };
         let payload = output.payload().map(Blob::as_ref).unwrap_or_default();
         if let Some(kind) = output.function_error() {
-            let message = serde_json::from_slice::<Value>(payload)
-                .ok()
-                .and_then(|error| {
-                    let kind = error.get("errorType")?.as_str()?.to_owned();
-                    let message = error
-                        .get("errorMessage")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    Some(format!("{kind}: {message}"))
-                })
-                .unwrap_or_else(|| format!("the invocation failed ({kind})"));
+            let message =
+                function_error_message(payload).unwrap_or_else(|| format!("the invocation failed ({kind})"));
             return Ok((Response::FunctionError, message));
         }
         let response = if payload.iter().all(u8::is_ascii_whitespace) {
@@ -200,6 +206,17 @@ impl Invoker {
     }
 }
 
+/// `errorType: errorMessage` of a function error's body (Lambda's `{"errorType", "errorMessage"}`).
+fn function_error_message(body: &[u8]) -> Option<String> {
+    let error: Value = serde_json::from_slice(body).ok()?;
+    let kind = error.get("errorType")?.as_str()?;
+    let message = error
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Some(format!("{kind}: {message}"))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -224,6 +241,19 @@ mod tests {
             1,
             "one record too large still goes, for Lambda to refuse"
         );
+    }
+
+    #[test]
+    fn a_function_error_reads_as_its_type_and_message() {
+        assert_eq!(
+            function_error_message(
+                br#"{"errorType": "FirstRecordFailed", "errorMessage": "the first record failed"}"#
+            )
+            .as_deref(),
+            Some("FirstRecordFailed: the first record failed")
+        );
+        assert_eq!(function_error_message(br#"{"message": "Rate exceeded"}"#), None);
+        assert_eq!(function_error_message(b"<html>"), None);
     }
 
     #[test]

@@ -66,6 +66,22 @@ pub fn item_key(record: &Value) -> Option<String> {
     serde_json::to_string(&sorted).ok()
 }
 
+/// Makes a stream record the record of a Lambda event: `eventSourceARN` added, and
+/// `ApproximateCreationDateTime` in epoch seconds as Lambda writes them (a whole number when it is
+/// one: the stream may send `1796169840.000`, Lambda's events say `1796169840`).
+pub fn as_lambda_delivers(record: &mut Value, stream_arn: &str) {
+    if let Some(time) = record.pointer_mut("/dynamodb/ApproximateCreationDateTime")
+        && let Some(seconds) = time.as_f64()
+        && seconds.fract() == 0.0
+        && seconds.abs() < 1e15
+    {
+        *time = Value::from(seconds as i64);
+    }
+    if let Some(fields) = record.as_object_mut() {
+        fields.insert("eventSourceARN".into(), Value::String(stream_arn.to_owned()));
+    }
+}
+
 /// A record's sequence number.
 pub fn sequence_number(record: &Value) -> Option<&str> {
     record.pointer("/dynamodb/SequenceNumber")?.as_str()
@@ -108,9 +124,7 @@ impl Stream {
                 if compare(number, &range.end_sequence_number).is_gt() {
                     return Ok(records);
                 }
-                if let Some(fields) = record.as_object_mut() {
-                    fields.insert("eventSourceARN".into(), Value::String(range.stream_arn.clone()));
-                }
+                as_lambda_delivers(&mut record, &range.stream_arn);
                 records.push(record);
             }
             if empty_pages < EMPTY_PAGES_AT_THE_TIP {
@@ -291,6 +305,28 @@ mod tests {
         assert_eq!(item_key(&one), item_key(&other));
         assert_ne!(item_key(&one), item_key(&another));
         assert_eq!(item_key(&json!({"dynamodb": {}})), None);
+    }
+
+    #[test]
+    fn a_stream_record_becomes_the_record_lambda_delivers() {
+        let mut record: Value = serde_json::from_str(
+            r#"{"eventID": "e", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+                "awsRegion": "eu-west-1", "dynamodb": {"ApproximateCreationDateTime": 1796169840.000,
+                "SequenceNumber": "000000000000000000001", "SizeBytes": 12, "StreamViewType": "NEW_AND_OLD_IMAGES"}}"#,
+        )
+        .unwrap();
+        as_lambda_delivers(&mut record, "arn:aws:dynamodb:eu-west-1:1:table/t/stream/s");
+        assert_eq!(
+            record["eventSourceARN"],
+            "arn:aws:dynamodb:eu-west-1:1:table/t/stream/s"
+        );
+        assert_eq!(
+            serde_json::to_string(&record["dynamodb"]["ApproximateCreationDateTime"]).unwrap(),
+            "1796169840"
+        );
+        let mut fraction = json!({"dynamodb": {"ApproximateCreationDateTime": 1796169840.5}});
+        as_lambda_delivers(&mut fraction, "arn");
+        assert_eq!(fraction["dynamodb"]["ApproximateCreationDateTime"], 1796169840.5);
     }
 
     #[test]

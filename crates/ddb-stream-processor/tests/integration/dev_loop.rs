@@ -6,75 +6,33 @@
 //! Traces are on, so the graceful-shutdown registration runs against the emulator too; SIGTERM then
 //! ends the process cleanly, and every line on stderr is JSON.
 //!
-//! The emulator comes from `CARGO_LAMBDA`, or the project's `.venv/cargo-lambda`, created on first
-//! use by `.ci/python-venv` (as `.ci/test` does).
+//! The emulator is the `test-emulators` crate's (`CARGO_LAMBDA`, or `.venv/cargo-lambda` created on
+//! first use, as `.ci/test` does).
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::support::binary::{command, fixtures_root};
 use crate::support::function::RunningFunction;
-use crate::support::http::free_port;
 use crate::support::otlp_receiver::OtlpReceiver;
+use test_emulators::cargo_lambda;
 
 /// The longest a test waits for anything the emulator or the function does.
 const WAIT: Duration = Duration::from_secs(60);
-/// The function name cargo-lambda's emulator serves with `--only-lambda-apis`.
-const EMULATED_FUNCTION: &str = "_";
-
-fn repository() -> PathBuf {
-    fixtures_root().join("../../..")
-}
-
-/// cargo-lambda's executable: `CARGO_LAMBDA`, or `.venv/cargo-lambda`, installed on first use.
-fn cargo_lambda() -> PathBuf {
-    static EXECUTABLE: OnceLock<PathBuf> = OnceLock::new();
-    EXECUTABLE
-        .get_or_init(|| {
-            if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
-                return PathBuf::from(path);
-            }
-            let executable = repository().join(".venv/cargo-lambda/bin/cargo-lambda");
-            if !executable.exists() {
-                let status = Command::new(repository().join(".ci/python-venv"))
-                    .args(["cargo-lambda", ".ci/requirements-cargo-lambda.txt"])
-                    .current_dir(repository())
-                    .stdout(Stdio::null())
-                    .status()
-                    .expect(".ci/python-venv runs");
-                assert!(
-                    status.success(),
-                    "installing cargo-lambda into .venv/cargo-lambda failed"
-                );
-            }
-            executable
-        })
-        .clone()
-}
-
-fn wait_for_port(port: u16) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < WAIT {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
 
 /// `cargo lambda invoke --data-file` against the emulator; its stdout, parsed.
 fn invoke(port: u16, event: &str) -> Value {
     let mut invoke = RunningFunction::start({
-        let mut command = Command::new(cargo_lambda());
+        let mut command = Command::new(cargo_lambda::executable());
         command
             .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .args(["--data-file", &format!("events/{event}"), EMULATED_FUNCTION])
+            .args([
+                "--data-file",
+                &format!("events/{event}"),
+                cargo_lambda::FUNCTION_NAME,
+            ])
             .current_dir(fixtures_root());
         command
     });
@@ -87,32 +45,14 @@ fn invoke(port: u16, event: &str) -> Value {
 
 #[test]
 fn cargo_lambda_watch_and_invoke_return_the_batch_response() {
-    let port = free_port();
-    let emulator = RunningFunction::start({
-        let mut command = Command::new(cargo_lambda());
-        command
-            .args([
-                "lambda",
-                "watch",
-                "--only-lambda-apis",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .current_dir(repository());
-        command
-    });
-    assert!(
-        wait_for_port(port),
-        "cargo lambda watch listens on 127.0.0.1:{port}"
-    );
+    let emulator = cargo_lambda::Watch::start(&test_emulators::repository());
+    let port = emulator.port();
     let receiver = OtlpReceiver::start();
     let function = RunningFunction::start({
         let mut function = command();
         function
-            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
-            .env("AWS_LAMBDA_FUNCTION_NAME", EMULATED_FUNCTION)
+            .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
+            .env("AWS_LAMBDA_FUNCTION_NAME", cargo_lambda::FUNCTION_NAME)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")

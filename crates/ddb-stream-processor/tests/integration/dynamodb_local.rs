@@ -12,7 +12,7 @@
 //! `ApproximateCreationDateTime` in its wire form, images — is DynamoDB's own.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -21,10 +21,12 @@ use ddb_stream_processor::testing::ImageScriptedProcessor;
 use ddb_stream_processor::{ChangeRecord, Invocation, RecordError, RecordProcessor, StreamHandler};
 
 use crate::support::binary::{command, run};
-use crate::support::dynamodb_local::{DynamoDbLocal, in_private_network, inside_private_network};
 use crate::support::emf_validator::{assert_valid, values_by_metric};
 use crate::support::function::{RunningFunction, lambda_command};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
+use test_emulators::dynamodb_local::{
+    DynamoDbLocal, example_order, in_private_network, inside_private_network,
+};
 
 /// The longest the stream may take to show every change (a Time to Live expiry takes seconds).
 const STREAM_WAIT: Duration = Duration::from_secs(120);
@@ -39,40 +41,11 @@ struct Stream {
     records: Vec<Value>,
 }
 
-fn order(pk: &str, status: &str, amount_cents: u64) -> Value {
-    json!({
-        "pk": {"S": pk},
-        "sk": {"S": "ORDER"},
-        "status": {"S": status},
-        "amount_cents": {"N": amount_cents.to_string()},
-        "updated_at": {"S": "2026-12-01T09:00:00Z"}
-    })
-}
-
 /// The example's table (template.yaml: `pk`/`sk`, streams with both images, Time to Live on
 /// `expires_at`), and six changes: insert, insert of a poison record (the scripted function fails it
 /// permanently), update, delete, insert of an expired item, and its Time to Live delete.
 fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
-    let created = local.call(
-        "DynamoDB_20120810.CreateTable",
-        &json!({
-            "TableName": "Orders",
-            "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"}
-            ],
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"}
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-        }),
-    );
-    let arn = created["TableDescription"]["LatestStreamArn"]
-        .as_str()
-        .expect("a stream ARN")
-        .to_owned();
+    let arn = local.create_example_table("Orders");
     local.call(
         "DynamoDB_20120810.UpdateTimeToLive",
         &json!({
@@ -80,14 +53,9 @@ fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true}
         }),
     );
-    let put = |item: Value| {
-        local.call(
-            "DynamoDB_20120810.PutItem",
-            &json!({"TableName": "Orders", "Item": item}),
-        );
-    };
-    put(order("ORDER#1", "PENDING", 4_200));
-    let mut poison = order("ORDER#2", "PENDING", 900);
+    let put = |item: Value| local.put("Orders", &item);
+    put(example_order("ORDER#1", "PENDING", 4_200));
+    let mut poison = example_order("ORDER#2", "PENDING", 900);
     poison["script"] = json!({"S": "fail-permanent"});
     put(poison);
     local.call(
@@ -106,44 +74,11 @@ fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
     );
     // Last, so that its Time to Live delete (made by DynamoDB whenever it gets to it) is the last
     // change of the stream.
-    let mut expired = order("ORDER#3", "PAID", 1_500);
+    let mut expired = example_order("ORDER#3", "PAID", 1_500);
     expired["expires_at"] = json!({"N": (chrono::Utc::now().timestamp() - 3_600).to_string()});
     put(expired);
 
-    let described = local.call(
-        "DynamoDBStreams_20120810.DescribeStream",
-        &json!({"StreamArn": arn}),
-    );
-    let shards = described["StreamDescription"]["Shards"].as_array().unwrap();
-    assert_eq!(shards.len(), 1, "one shard: {described}");
-    let iterator = local.call(
-        "DynamoDBStreams_20120810.GetShardIterator",
-        &json!({
-            "StreamArn": arn,
-            "ShardId": shards[0]["ShardId"],
-            "ShardIteratorType": "TRIM_HORIZON"
-        }),
-    )["ShardIterator"]
-        .clone();
-    let started = Instant::now();
-    let mut records = Vec::new();
-    let mut iterator = iterator;
-    while records.len() < 6 {
-        assert!(
-            started.elapsed() < STREAM_WAIT,
-            "the stream showed {} of 6 changes within {STREAM_WAIT:?}: {records:#?}",
-            records.len()
-        );
-        let page = local.call(
-            "DynamoDBStreams_20120810.GetRecords",
-            &json!({"ShardIterator": iterator}),
-        );
-        records.extend(page["Records"].as_array().unwrap().iter().cloned());
-        iterator = page["NextShardIterator"].clone();
-        if records.len() < 6 {
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
+    let (_, records) = local.stream_records(&arn, 6, STREAM_WAIT);
     assert_eq!(records.len(), 6, "{records:#?}");
     Stream { arn, records }
 }

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use crate::support::emf_validator::{assert_valid, values_by_metric};
 use crate::support::function::{RunningFunction, event, lambda_command};
-use crate::support::http::free_port;
 use crate::support::otlp_receiver::{OtlpReceiver, ReceivedSpan};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
+use test_emulators::free_port;
 
 /// The longest a test waits for anything the function does.
 const WAIT: Duration = Duration::from_secs(60);

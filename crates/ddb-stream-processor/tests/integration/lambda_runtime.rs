@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::support::binary::run;
 use crate::support::emf_validator::assert_valid;
 use crate::support::function::{RunningFunction, event, lambda_command};
-use crate::support::http::free_port;
 use crate::support::runtime_api::{PostKind, RuntimeApi};
+use test_emulators::free_port;
 
 /// The longest a test waits for the function to post a result.
 const POST_WAIT: Duration = Duration::from_secs(60);

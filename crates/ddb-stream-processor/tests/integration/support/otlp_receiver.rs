@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
 use prost::Message;
 
-use super::http::{Reply, response, serve};
+use test_emulators::http::{Reply, response, serve};
 
 /// One received span, flattened for assertions.
 #[derive(Debug, Clone)]

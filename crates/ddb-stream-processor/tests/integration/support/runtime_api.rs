@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::http::{Reply, Request, response, serve};
+use test_emulators::http::{Reply, Request, response, serve};
 
 /// How long a `/next` waits for a queued event before the connection is closed.
 const NEXT_WAIT: Duration = Duration::from_secs(60);

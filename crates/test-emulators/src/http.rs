@@ -69,16 +69,6 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-/// A loopback port nothing listens on right now: for a server the test starts in another process,
-/// or for an address where connections are refused.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free loopback port")
-        .local_addr()
-        .expect("a bound address")
-        .port()
-}
-
 /// Serves 127.0.0.1 on a free port with `handler`; returns the `host:port` address.
 pub fn serve(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
