@@ -117,6 +117,7 @@ mod tests {
     fn variables() -> Variables {
         let mut variables = Variables::template();
         variables.insert("Threshold", VariableKind::Parameter { numeric: true });
+        variables.insert("Queue.QueueName", VariableKind::Attribute);
         variables
     }
 
@@ -125,7 +126,7 @@ mod tests {
         let alarm = json!({
             "AlarmName": "${AWS::StackName}-iterator-age",
             "Threshold": "${Threshold}",
-            "Dimensions": [{"Name": "QueueName", "Value": "${DeadLetterQueue.QueueName}"}],
+            "Dimensions": [{"Name": "QueueName", "Value": "${Queue.QueueName}"}],
             "Period": 60,
             "Region": "${AWS::Region}"
         });
@@ -134,7 +135,7 @@ mod tests {
             json!({
                 "AlarmName": {"Fn::Sub": "${AWS::StackName}-iterator-age"},
                 "Threshold": {"Ref": "Threshold"},
-                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}],
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}],
                 "Period": 60,
                 "Region": {"Ref": "AWS::Region"}
             })

@@ -35,8 +35,6 @@ pub const FUNCTION_TIMEOUT: &str = "FunctionTimeoutSeconds";
 pub const LOG_GROUP: &str = "FunctionLogGroup";
 /// The SNS topic alarms notify.
 pub const ALARM_TOPIC: &str = "AlarmTopic";
-/// The dead-letter queue's name.
-pub const DEAD_LETTER_QUEUE_NAME: &str = "DeadLetterQueue.QueueName";
 /// The event source mapping SAM generates for the function's `Stream` event (its `Ref` is the UUID).
 pub const EVENT_SOURCE_MAPPING: &str = "StreamProcessorFunctionStream";
 
@@ -47,7 +45,6 @@ pub const STACK_OUTPUTS: &[(&str, &str)] = &[
     (FUNCTION, "FunctionName"),
     (METRICS_NAMESPACE, "MetricsNamespace"),
     (LOG_GROUP, "FunctionLogGroupName"),
-    (DEAD_LETTER_QUEUE_NAME, "DeadLetterQueueName"),
     (ALARM_TOPIC, "AlarmTopicArn"),
     (EVENT_SOURCE_MAPPING, "EventSourceMappingId"),
 ];
@@ -58,7 +55,6 @@ pub fn output_description(output: &str) -> &'static str {
         "FunctionName" => "The stream processor function (also the Service dimension of its metrics).",
         "MetricsNamespace" => "The CloudWatch namespace of the function's metrics.",
         "FunctionLogGroupName" => "The function's log group.",
-        "DeadLetterQueueName" => "The dead-letter queue's name.",
         "AlarmTopicArn" => "The SNS topic the alarms notify; subscribe more endpoints to it.",
         "EventSourceMappingId" => "The UUID of the stream's event source mapping.",
         _ => "A value obsctl diff and apply read.",
@@ -95,7 +91,6 @@ impl Variables {
         for resource in [FUNCTION, LOG_GROUP, ALARM_TOPIC, EVENT_SOURCE_MAPPING] {
             kinds.insert(resource.to_owned(), VariableKind::Resource);
         }
-        kinds.insert(DEAD_LETTER_QUEUE_NAME.to_owned(), VariableKind::Attribute);
         Self { kinds }
     }
 
@@ -156,10 +151,7 @@ mod tests {
             variables.kind(FUNCTION_TIMEOUT),
             Some(VariableKind::Parameter { numeric: true })
         );
-        assert_eq!(
-            variables.kind(DEAD_LETTER_QUEUE_NAME),
-            Some(VariableKind::Attribute)
-        );
+        assert_eq!(variables.kind(FUNCTION), Some(VariableKind::Resource));
         assert_eq!(variables.kind("Unknown"), None);
     }
 }

@@ -128,11 +128,11 @@ fn the_command_prints_the_timeline_and_the_notifications() {
     assert!(text.contains("1 dead-letter message(s)"), "{text}");
     let dead_letter_line = text
         .lines()
-        .find(|line| line.starts_with("dead-letter-queue "))
+        .find(|line| line.starts_with("records-given-up "))
         .unwrap();
     assert!(dead_letter_line.contains("+06:00 ALARM"), "{dead_letter_line}");
     assert!(
-        text.contains("the alarm topic would send 11 notification(s): 1 ALARM, 10 OK"),
+        text.contains("the alarm topic would send 13 notification(s): 1 ALARM, 12 OK"),
         "{text}"
     );
     assert!(text.contains("records-failed-anomaly (approx.)"), "{text}");

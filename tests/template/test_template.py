@@ -31,8 +31,25 @@ def resources_of_type(template, kind):
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
-def test_cfn_lint_reports_nothing():
-    result = subprocess.run([BIN / "cfn-lint", str(TEMPLATE)], capture_output=True, text=True)
+@pytest.fixture(scope="module", params=["SQS", "S3"])
+def template_file(request, tmp_path_factory):
+    """template.yaml as it is (FailureDestination SQS by default), and with S3 as the default.
+
+    checkov resolves conditions with the parameters' defaults: a resource of the other choice would
+    never be scanned.
+    """
+    if request.param == "SQS":
+        return TEMPLATE
+    text = TEMPLATE.read_text()
+    choice = "  FailureDestination:\n    Type: String\n    Default: SQS\n"
+    assert choice in text
+    copy = tmp_path_factory.mktemp("s3") / "template.yaml"
+    copy.write_text(text.replace(choice, choice.replace("Default: SQS", "Default: S3")))
+    return copy
+
+
+def test_cfn_lint_reports_nothing(template_file):
+    result = subprocess.run([BIN / "cfn-lint", str(template_file)], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
 
 
@@ -46,9 +63,9 @@ def test_cfn_lint_runs_the_sam_translator_and_would_catch_a_bad_event(tmp_path):
     assert result.returncode != 0 and "SOMEWHERE" in result.stdout, result.stdout
 
 
-def test_checkov_finds_nothing_and_every_skip_has_a_reason(template):
+def test_checkov_finds_nothing_and_every_skip_has_a_reason(template, template_file):
     result = subprocess.run(
-        [BIN / "checkov", "-f", str(TEMPLATE), "--framework", "cloudformation", "--output", "json",
+        [BIN / "checkov", "-f", str(template_file), "--framework", "cloudformation", "--output", "json",
          "--quiet", "--skip-download"],
         capture_output=True, text=True,
     )
@@ -101,8 +118,9 @@ def test_the_stream_trigger_never_loses_a_record(template):
         "without it Lambda ignores the partial batch response and checkpoints every failed record"
     )
     assert stream["BisectBatchOnFunctionError"] is True
-    assert stream["DestinationConfig"]["OnFailure"] == {
-        "Type": "SQS", "Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    # No SAM `Type`: SAM would grant SQS or SNS only; the role grants the chosen destination.
+    assert stream["DestinationConfig"]["OnFailure"] == {"Destination": {"Fn::If": [
+        "FailuresToSqs", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, {"Fn::GetAtt": ["FailureBucket", "Arn"]}]}}
     assert stream["MetricsConfig"] == {"Metrics": ["EventCount"]}
     for setting in ["BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
                     "StartingPosition", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds"]:
@@ -123,10 +141,52 @@ def test_the_demo_table_or_an_existing_stream(template):
                                  {"Ref": "ExistingStreamArn"}]}
 
 
+def test_the_failure_destination_is_the_queue_or_the_bucket_never_both(template):
+    parameter = template["Parameters"]["FailureDestination"]
+    assert parameter["AllowedValues"] == ["SQS", "S3"] and parameter["Default"] == "SQS"
+    conditions = template["Conditions"]
+    assert conditions["FailuresToSqs"] == {"Fn::Equals": [{"Ref": "FailureDestination"}, "SQS"]}
+    assert conditions["FailuresToS3"] == {"Fn::Equals": [{"Ref": "FailureDestination"}, "S3"]}
+    assert template["Resources"]["DeadLetterQueue"]["Condition"] == "FailuresToSqs"
+    assert template["Resources"]["FailureBucket"]["Condition"] == "FailuresToS3"
+    assert template["Resources"]["FailureBucketPolicy"]["Condition"] == "FailuresToS3"
+
+
 def test_the_dead_letter_queue_is_encrypted_and_keeps_messages_14_days(template):
     queue = template["Resources"]["DeadLetterQueue"]["Properties"]
     assert queue["MessageRetentionPeriod"] == 1209600
     assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+
+
+def test_the_failure_bucket_is_private_encrypted_tls_only_expiring_and_outlives_the_stack(template):
+    bucket = template["Resources"]["FailureBucket"]
+    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert all(properties["PublicAccessBlockConfiguration"][flag] is True for flag in [
+        "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"])
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "FailureRetentionDays"}
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
+    (statement,) = template["Resources"]["FailureBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_what_gave_up_and_what_was_dropped_alarm_whichever_the_destination(template):
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    for name, metric in [("RecordsGivenUpAlarm", "OnFailureDestinationDeliveredEventCount"),
+                         ("RecordsDroppedAlarm", "DroppedEventCount")]:
+        properties = alarms[name]["Properties"]
+        assert "Condition" not in alarms[name], "the mapping's metric exists for SQS and S3 alike"
+        assert properties["Namespace"] == "AWS/Lambda" and properties["MetricName"] == metric
+        assert properties["Dimensions"] == [
+            {"Name": "EventSourceMappingUUID", "Value": {"Ref": "StreamProcessorFunctionStream"}}]
+        assert properties["Statistic"] == "Sum" and properties["Threshold"] == 0
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert "obsctl redrive" in alarms["RecordsGivenUpAlarm"]["Properties"]["AlarmDescription"]["Fn::Sub"]
 
 
 def test_every_alarm_notifies_the_topic_and_says_what_to_do(template):
@@ -137,7 +197,9 @@ def test_every_alarm_notifies_the_topic_and_says_what_to_do(template):
         assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         assert properties["OKActions"] == [{"Ref": "AlarmTopic"}], name
         assert properties["TreatMissingData"] in {"breaching", "notBreaching", "ignore", "missing"}, name
-        assert "First look" in properties["AlarmDescription"], name
+        description = properties["AlarmDescription"]
+        description = description.get("Fn::Sub", description) if isinstance(description, dict) else description
+        assert "First look" in description, name
 
 
 def test_cloudwatch_may_use_the_key_of_the_encrypted_topic(template):
@@ -155,17 +217,33 @@ def test_cloudwatch_may_use_the_key_of_the_encrypted_topic(template):
 
 def test_the_role_grants_only_what_the_function_needs(template):
     role = template["Resources"]["StreamProcessorRole"]["Properties"]
+    conditional = {}
+    policies = []
+    for policy in role["Policies"]:
+        if "Fn::If" in policy:
+            condition, chosen, otherwise = policy["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}, "a destination's policy exists only with it"
+            conditional[condition] = chosen
+            policy = chosen
+        policies.append(policy)
     actions = sorted(
         action
-        for policy in role["Policies"]
+        for policy in policies
         for statement in policy["PolicyDocument"]["Statement"]
         for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     )
     assert actions == sorted([
         "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
         "dynamodb:ListStreams", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
-        "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+        "s3:PutObject", "s3:ListBucket", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
     ])
+    (send,) = conditional["FailuresToSqs"]["PolicyDocument"]["Statement"]
+    assert send["Resource"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    put, list_bucket = conditional["FailuresToS3"]["PolicyDocument"]["Statement"]
+    assert put["Action"] == "s3:PutObject" and put["Resource"] == {"Fn::Sub": "${FailureBucket.Arn}/aws/lambda/*"}, (
+        "Lambda writes under aws/lambda/<mapping>/<shard>/ only"
+    )
+    assert list_bucket["Resource"] == {"Fn::GetAtt": ["FailureBucket", "Arn"]}
     assert function(template)["Properties"]["Role"] == {"Fn::GetAtt": ["StreamProcessorRole", "Arn"]}
 
 
@@ -173,4 +251,8 @@ def test_the_outputs_lead_to_the_dashboard_the_queue_and_the_topic(template):
     outputs = template["Outputs"]
     assert "${StreamProcessorDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
     assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    assert outputs["DeadLetterQueueUrl"]["Condition"] == "FailuresToSqs"
+    assert outputs["FailureBucketName"] == {
+        "Condition": "FailuresToS3", "Description": outputs["FailureBucketName"]["Description"],
+        "Value": {"Ref": "FailureBucket"}}
     assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}

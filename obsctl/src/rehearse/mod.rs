@@ -28,9 +28,7 @@ use serde_json::{Map, Value};
 use crate::definitions::{DefinitionError, Definitions};
 use crate::render::variables_for;
 use crate::resolve::Values;
-use crate::variables::{
-    ALARM_TOPIC, DEAD_LETTER_QUEUE_NAME, EVENT_SOURCE_MAPPING, FUNCTION, LOG_GROUP, METRICS_NAMESPACE,
-};
+use crate::variables::{ALARM_TOPIC, EVENT_SOURCE_MAPPING, FUNCTION, LOG_GROUP, METRICS_NAMESPACE};
 use alarms::{AlarmError, AlarmVerdict};
 
 /// The stack name of every rehearsal: resource names derive from it as SAM would derive them.
@@ -165,7 +163,6 @@ fn setup(repo: &Path, vars: &BTreeMap<String, String>) -> Result<Setup, Rehearse
         (FUNCTION, names.function_name.clone()),
         (METRICS_NAMESPACE, names.namespace.clone()),
         (LOG_GROUP, names.log_group_name.clone()),
-        (DEAD_LETTER_QUEUE_NAME, names.dead_letter_queue_name.clone()),
         (EVENT_SOURCE_MAPPING, names.event_source_mapping_uuid.clone()),
         (
             ALARM_TOPIC,

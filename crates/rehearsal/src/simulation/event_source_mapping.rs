@@ -167,9 +167,11 @@ impl Service {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return;
         };
-        self.mapping_metric("DroppedEventCount", records.len() as f64);
         if self.dead_letter_queue_unavailable {
+            // Lambda's documentation: DroppedEventCount excludes what reached the on-failure
+            // destination; a failed delivery counts its records there, and 1 delivery failure.
             self.lambda_metric("DestinationDeliveryFailures", 1.0);
+            self.mapping_metric("DroppedEventCount", records.len() as f64);
             return;
         }
         self.mapping_metric("OnFailureDestinationDeliveredEventCount", records.len() as f64);

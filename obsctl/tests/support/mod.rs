@@ -1,0 +1,3 @@
+//! Helpers of obsctl's integration tests.
+
+pub mod world;
