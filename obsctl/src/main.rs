@@ -101,9 +101,10 @@ struct RedriveArgs {
     /// The S3 bucket of failure objects (instead of the stack's).
     #[arg(long)]
     bucket: Option<String>,
-    /// Only the S3 objects under this prefix (one mapping: `aws/lambda/<mapping UUID>/`).
-    #[arg(long, default_value = obsctl::redrive::destination::LAMBDA_PREFIX)]
-    prefix: String,
+    /// Only the S3 objects under this prefix (default: the stack's mapping,
+    /// `aws/lambda/<EventSourceMappingId>/`, else every mapping's `aws/lambda/`).
+    #[arg(long)]
+    prefix: Option<String>,
     /// Replay by invoking the function (a name or ARN; without a value, the stack's FunctionName),
     /// and settle each failure whose whole range succeeded.
     #[arg(long, value_name = "FUNCTION", num_args = 0..=1, default_missing_value = "")]
@@ -213,20 +214,25 @@ async fn redrive_setup(
         None => BTreeMap::new(),
     };
     let output = |name: &str| outputs.get(name).filter(|value| !value.is_empty()).cloned();
+    // Lambda writes a mapping's failures under aws/lambda/<mapping UUID>/.
+    let mapping_prefix = args.prefix.clone().unwrap_or_else(|| {
+        let lambda = obsctl::redrive::destination::LAMBDA_PREFIX;
+        output("EventSourceMappingId").map_or_else(|| lambda.to_owned(), |id| format!("{lambda}{id}/"))
+    });
     let destination = match (&args.queue_url, &args.bucket) {
         (Some(url), _) => Destination::Queue {
             client: aws_sdk_sqs::Client::new(&config),
             url: url.clone(),
             visibility_timeout_seconds: args.visibility_timeout,
         },
-        (None, Some(bucket)) => bucket_destination(&config, args, bucket.clone()),
+        (None, Some(bucket)) => bucket_destination(&config, args, bucket.clone(), mapping_prefix.clone()),
         (None, None) => match (output("DeadLetterQueueUrl"), output("FailureBucketName")) {
             (Some(url), _) => Destination::Queue {
                 client: aws_sdk_sqs::Client::new(&config),
                 url,
                 visibility_timeout_seconds: args.visibility_timeout,
             },
-            (None, Some(bucket)) => bucket_destination(&config, args, bucket),
+            (None, Some(bucket)) => bucket_destination(&config, args, bucket, mapping_prefix.clone()),
             (None, None) => {
                 return Err(match &args.stack_name {
                     Some(name) => format!(
@@ -266,6 +272,7 @@ fn bucket_destination(
     config: &aws_config::SdkConfig,
     args: &RedriveArgs,
     bucket: String,
+    prefix: String,
 ) -> obsctl::redrive::destination::Destination {
     let custom_endpoint = args.endpoint_url.is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
@@ -276,7 +283,7 @@ fn bucket_destination(
     obsctl::redrive::destination::Destination::Bucket {
         client: aws_sdk_s3::Client::from_conf(s3),
         bucket,
-        prefix: args.prefix.clone(),
+        prefix,
     }
 }
 

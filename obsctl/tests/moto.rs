@@ -81,7 +81,6 @@ async fn create_stack(moto: &Moto, name: &str) {
             "FunctionName": {"Value": format!("{name}-stream-processor")},
             "MetricsNamespace": {"Value": "DdbStreamProcessor"},
             "FunctionLogGroupName": {"Value": format!("/aws/lambda/{name}-stream-processor")},
-            "DeadLetterQueueName": {"Value": format!("{name}-dead-letters")},
             "AlarmTopicArn": {"Value": {"Ref": "Topic"}},
             "EventSourceMappingId": {"Value": "6f9a2b1c-0000-4000-8000-000000000001"}
         }

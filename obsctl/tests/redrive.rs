@@ -42,7 +42,11 @@ async fn a_range_named_by_an_sqs_pointer_is_read_back_from_the_stream_and_replay
     // A dry run changes nothing: the message is back in the queue at once.
     let dry = world.redrive(&["--queue-url", &queue, "--dry-run"]);
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
-    assert!(text(&dry).contains("would replay"), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("would replay") && text(&dry).contains("dry run: everything can be recovered"),
+        "{}",
+        text(&dry)
+    );
     assert_eq!(world.messages_in(&queue).await, 1);
 
     // --to-dir writes the event Lambda would have built, which the function's own parsing takes.
@@ -97,8 +101,18 @@ async fn a_range_named_by_an_sqs_pointer_is_read_back_from_the_stream_and_replay
     assert_eq!(answer, json!({"batchItemFailures": []}), "{}", text(&local));
     assert_eq!(world.messages_in(&queue).await, 1, "--to-dir settles nothing");
 
-    // --invoke replays through the Invoke API, in stream order, then deletes the message.
-    let invoked = world.redrive(&["--queue-url", &queue, "--invoke", cargo_lambda::FUNCTION_NAME]);
+    // --invoke replays through the Invoke API, in stream order, then deletes the message; the
+    // stack's outputs name the queue and the function.
+    world
+        .stack(
+            "orders",
+            &[
+                ("DeadLetterQueueUrl", &queue),
+                ("FunctionName", cargo_lambda::FUNCTION_NAME),
+            ],
+        )
+        .await;
+    let invoked = world.redrive(&["--stack-name", "orders", "--invoke"]);
     let summary = text(&invoked);
     assert_eq!(invoked.status.code(), Some(0), "{summary}");
     assert!(
@@ -268,12 +282,25 @@ async fn an_s3_object_is_replayed_from_its_own_records_after_the_stream_has_trim
         .await
         .unwrap();
 
-    let replayed = world.redrive(&[
-        "--bucket",
-        "orders-failures",
-        "--invoke",
-        cargo_lambda::FUNCTION_NAME,
-    ]);
+    // An object of another mapping in the same bucket is not this stack's to replay.
+    s3.put_object()
+        .bucket("orders-failures")
+        .key(format!("aws/lambda/another-mapping/{shard}/2026/12/02/x"))
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    world
+        .stack(
+            "orders",
+            &[
+                ("FailureBucketName", "orders-failures"),
+                ("FunctionName", cargo_lambda::FUNCTION_NAME),
+                ("EventSourceMappingId", "6f9a2b1c-0000-4000-8000-000000000001"),
+            ],
+        )
+        .await;
+    let replayed = world.redrive(&["--stack-name", "orders", "--invoke"]);
     let summary = text(&replayed);
     assert_eq!(replayed.status.code(), Some(0), "{summary}");
     assert!(
@@ -306,12 +333,7 @@ async fn an_s3_object_is_replayed_from_its_own_records_after_the_stream_has_trim
         "{tags:?}"
     );
 
-    let again = world.redrive(&[
-        "--bucket",
-        "orders-failures",
-        "--invoke",
-        cargo_lambda::FUNCTION_NAME,
-    ]);
+    let again = world.redrive(&["--stack-name", "orders", "--invoke"]);
     let summary = text(&again);
     assert_eq!(again.status.code(), Some(0), "{summary}");
     assert!(
@@ -371,4 +393,59 @@ async fn a_function_that_fails_again_keeps_the_failure_and_nothing_after_it_runs
         "the failed record twice (first try and one retry) decoded nothing; ORDER#3 and ORDER#4 never ran"
     );
     assert_eq!(world.messages_in(&queue).await, 2, "both failures are kept");
+}
+
+/// `obsctl redrive ARGS` with test credentials and no other AWS configuration, no emulator.
+fn redrive_without_emulators(args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .arg("redrive")
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing listens there: a call that gets that far is refused at once.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("obsctl runs")
+}
+
+#[test]
+fn a_redrive_that_cannot_start_says_what_is_missing_and_exits_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["--queue-url", "q"], "--dry-run"),
+        (
+            &["--dry-run"],
+            "say where the failures are: --stack-name, --queue-url or --bucket",
+        ),
+        (&["--queue-url", "q", "--invoke"], "--invoke needs the function"),
+        (
+            &["--queue-url", "q", "--bucket", "b", "--dry-run"],
+            "cannot be used with",
+        ),
+        (
+            &["--queue-url", "q", "--dry-run", "--to-dir", "x"],
+            "cannot be used with",
+        ),
+        (
+            &["--queue-url", "http://127.0.0.1:9/000000000000/q", "--dry-run"],
+            "cannot reach AWS for sqs:GetQueueAttributes",
+        ),
+    ];
+    for (args, says) in cases {
+        let output = redrive_without_emulators(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?} should say {says:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: no summary without a redrive");
+    }
 }

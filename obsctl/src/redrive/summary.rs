@@ -139,16 +139,22 @@ pub fn text(report: &Report) -> String {
             report.already_replayed
         );
     }
-    let _ = writeln!(
-        text,
-        "\n{}",
-        if report.complete() {
-            "everything is recovered"
-        } else {
-            "NOT everything is recovered: see above"
-        }
-    );
+    let _ = writeln!(text, "\n{}", verdict(report));
     text
+}
+
+/// The last line: whether everything is recovered, or would be (a dry run), or is written.
+fn verdict(report: &Report) -> &'static str {
+    let any = |wanted: fn(&Outcome) -> bool| report.ranges.iter().any(|range| wanted(&range.outcome));
+    if !report.complete() {
+        "NOT everything is recovered: see above"
+    } else if any(|outcome| matches!(outcome, Outcome::WouldReplay)) {
+        "dry run: everything can be recovered; nothing was changed"
+    } else if any(|outcome| matches!(outcome, Outcome::Written(_))) {
+        "everything is written; the failures stay where they are until a redrive with --invoke replays them"
+    } else {
+        "everything is recovered"
+    }
 }
 
 fn outcome_word(outcome: &Outcome) -> &'static str {
@@ -225,6 +231,29 @@ mod tests {
         );
         assert!(
             text.ends_with("NOT everything is recovered: see above\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_and_written_events_do_not_claim_a_recovery() {
+        let dry = Report {
+            ranges: vec![range(Outcome::WouldReplay)],
+            already_replayed: 0,
+        };
+        assert!(
+            text(&dry).ends_with("dry run: everything can be recovered; nothing was changed\n"),
+            "{}",
+            text(&dry)
+        );
+        let written = Report {
+            ranges: vec![range(Outcome::Written(vec!["0001-shardId-1-100.json".into()]))],
+            already_replayed: 0,
+        };
+        let text = text(&written);
+        assert!(text.contains("1: wrote 0001-shardId-1-100.json"), "{text}");
+        assert!(
+            text.ends_with("until a redrive with --invoke replays them\n"),
             "{text}"
         );
     }

@@ -209,6 +209,22 @@ impl World {
             + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
     }
 
+    /// A stack named `name` with these outputs (template.yaml's names), as `--stack-name` reads them.
+    pub async fn stack(&self, name: &str, outputs: &[(&str, &str)]) {
+        let outputs: serde_json::Map<String, Value> = outputs
+            .iter()
+            .map(|(output, value)| ((*output).to_owned(), json!({"Value": value})))
+            .collect();
+        let template = json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs});
+        aws_sdk_cloudformation::Client::new(&self.sdk)
+            .create_stack()
+            .stack_name(name)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .expect("moto creates the stack");
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&self.sdk)
@@ -237,6 +253,7 @@ impl World {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ENDPOINT_URL_SQS", self.moto.endpoint())
             .env("AWS_ENDPOINT_URL_S3", self.moto.endpoint())
+            .env("AWS_ENDPOINT_URL_CLOUDFORMATION", self.moto.endpoint())
             .env("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb.endpoint())
             .env("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", &self.streams_endpoint)
             .env("AWS_ENDPOINT_URL_LAMBDA", self.watch.endpoint())
