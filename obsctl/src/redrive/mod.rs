@@ -176,7 +176,7 @@ pub async fn run(
     let mut remaining = failures.iter();
     while let Some(failure) = remaining.next() {
         let number = report.ranges.len() + 1;
-        match redrive_one(
+        let done = redrive_one(
             services,
             action,
             include_superseded,
@@ -184,16 +184,25 @@ pub async fn run(
             number,
             &failed_shards,
         )
-        .await
-        {
+        .await;
+        let settled = match done {
             Ok(range) => {
                 let recovered = range.outcome == Outcome::Recovered;
+                services
+                    .destination
+                    .settle(&failure.origin, recovered)
+                    .await
+                    .map(|()| range)
+            }
+            Err(error) => Err(error),
+        };
+        match settled {
+            Ok(range) => {
                 if matches!(range.outcome, Outcome::FailedAgain { .. } | Outcome::HeldBack)
                     && let Ok(record) = &failure.record
                 {
                     failed_shards.insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
                 }
-                services.destination.settle(&failure.origin, recovered).await?;
                 report.ranges.push(range);
                 progress.advance(&failure.origin.to_string());
             }
