@@ -121,11 +121,15 @@ impl Stream {
                 let Some(number) = sequence_number(&record) else {
                     continue;
                 };
-                if compare(number, &range.end_sequence_number).is_gt() {
+                let past_the_end = compare(number, &range.end_sequence_number);
+                if past_the_end.is_gt() {
                     return Ok(records);
                 }
                 as_lambda_delivers(&mut record, &range.stream_arn);
                 records.push(record);
+                if past_the_end.is_eq() {
+                    return Ok(records);
+                }
             }
             if empty_pages < EMPTY_PAGES_AT_THE_TIP {
                 iterator = next;
