@@ -37,6 +37,28 @@ pub enum ReadProblem {
     Failed(#[from] CloudError),
 }
 
+/// Where a read starts in a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Start {
+    /// At this sequence number.
+    At(String),
+    /// Just after it.
+    After(String),
+    /// At the oldest record the shard still has.
+    TrimHorizon,
+}
+
+/// Why one `GetRecords` page could not be had.
+enum PageProblem {
+    /// The iterator is older than 15 minutes: take a new one and go on.
+    Expired(String),
+    /// Anything else.
+    Read(ReadProblem),
+}
+
+/// How many times one read renews an expired iterator before it gives up.
+const MAX_RENEWALS: usize = 5;
+
 /// The keys that changed after a point of the stream: in the same shard (with the last sequence
 /// number of each), or in a shard that descends from it (all later by construction).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,37 +125,16 @@ impl Stream {
 
     /// The records of `range`, as Lambda delivers them, in stream order.
     pub async fn read_range(&self, range: &BatchInfo) -> Result<Vec<Value>, ReadProblem> {
-        let iterator = self
-            .iterator(
+        let mut records = self
+            .read(
                 &range.stream_arn,
                 &range.shard_id,
-                ShardIteratorType::AtSequenceNumber,
-                Some(&range.start_sequence_number),
+                Start::At(range.start_sequence_number.clone()),
+                Some(&range.end_sequence_number),
             )
             .await?;
-        let mut records = Vec::new();
-        let mut iterator = Some(iterator);
-        let mut empty_pages = 0;
-        while let Some(current) = iterator.take() {
-            let (page, next) = self.page(&current).await?;
-            empty_pages = if page.is_empty() { empty_pages + 1 } else { 0 };
-            for mut record in page {
-                let Some(number) = sequence_number(&record) else {
-                    continue;
-                };
-                let past_the_end = compare(number, &range.end_sequence_number);
-                if past_the_end.is_gt() {
-                    return Ok(records);
-                }
-                as_lambda_delivers(&mut record, &range.stream_arn);
-                records.push(record);
-                if past_the_end.is_eq() {
-                    return Ok(records);
-                }
-            }
-            if empty_pages < EMPTY_PAGES_AT_THE_TIP {
-                iterator = next;
-            }
+        for record in &mut records {
+            as_lambda_delivers(record, &range.stream_arn);
         }
         Ok(records)
     }
@@ -147,15 +148,10 @@ impl Stream {
         after: &str,
     ) -> Result<LaterChanges, ReadProblem> {
         let mut changes = LaterChanges::default();
-        let iterator = self
-            .iterator(
-                stream_arn,
-                shard_id,
-                ShardIteratorType::AfterSequenceNumber,
-                Some(after),
-            )
+        let after_the_range = self
+            .read(stream_arn, shard_id, Start::After(after.to_owned()), None)
             .await?;
-        for record in self.read_to_the_end(iterator).await? {
+        for record in after_the_range {
             if let (Some(key), Some(number)) = (item_key(&record), sequence_number(&record)) {
                 let last = changes.in_shard.entry(key).or_default();
                 if last.is_empty() || compare(number, last).is_gt() {
@@ -165,10 +161,7 @@ impl Stream {
         }
         let mut descendants = self.children(stream_arn, shard_id).await?;
         while let Some(child) = descendants.pop() {
-            let iterator = self
-                .iterator(stream_arn, &child, ShardIteratorType::TrimHorizon, None)
-                .await?;
-            for record in self.read_to_the_end(iterator).await? {
+            for record in self.read(stream_arn, &child, Start::TrimHorizon, None).await? {
                 if let Some(key) = item_key(&record) {
                     changes.in_descendants.insert(key);
                 }
@@ -178,15 +171,61 @@ impl Stream {
         Ok(changes)
     }
 
-    /// Every record from `iterator` to the end of its shard (or the tip of an open one).
-    async fn read_to_the_end(&self, iterator: String) -> Result<Vec<Value>, ReadProblem> {
-        let mut records = Vec::new();
-        let mut iterator = Some(iterator);
+    /// The records of a shard from `start` through sequence number `through` (`None`: to the end of
+    /// a closed shard, or the tip of an open one), in stream order. An iterator that expires on the
+    /// way (they live 15 minutes) is renewed where it stood.
+    async fn read(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        start: Start,
+        through: Option<&str>,
+    ) -> Result<Vec<Value>, ReadProblem> {
+        let mut records: Vec<Value> = Vec::new();
+        let mut iterator = Some(self.iterator(stream_arn, shard_id, &start).await?);
         let mut empty_pages = 0;
+        let mut renewals = 0;
         while let Some(current) = iterator.take() {
-            let (page, next) = self.page(&current).await?;
+            let (page, next) = match self.page(&current).await {
+                Ok(page) => page,
+                Err(PageProblem::Expired(message)) if renewals < MAX_RENEWALS => {
+                    renewals += 1;
+                    let resume = match records.last().and_then(sequence_number) {
+                        Some(last) => Start::After(last.to_owned()),
+                        None => start.clone(),
+                    };
+                    iterator = Some(self.iterator(stream_arn, shard_id, &resume).await.map_err(
+                        |problem| {
+                            ReadProblem::Gone(format!("{problem} (after an expired iterator: {message})"))
+                        },
+                    )?);
+                    continue;
+                }
+                Err(PageProblem::Expired(message)) => {
+                    return Err(ReadProblem::Gone(format!(
+                        "the shard iterator kept expiring before the records were read: {message}"
+                    )));
+                }
+                Err(PageProblem::Read(problem)) => return Err(problem),
+            };
             empty_pages = if page.is_empty() { empty_pages + 1 } else { 0 };
-            records.extend(page);
+            for record in page {
+                let Some(through) = through else {
+                    records.push(record);
+                    continue;
+                };
+                let Some(number) = sequence_number(&record) else {
+                    continue;
+                };
+                match compare(number, through) {
+                    std::cmp::Ordering::Greater => return Ok(records),
+                    std::cmp::Ordering::Equal => {
+                        records.push(record);
+                        return Ok(records);
+                    }
+                    std::cmp::Ordering::Less => records.push(record),
+                }
+            }
             if empty_pages < EMPTY_PAGES_AT_THE_TIP {
                 iterator = next;
             }
@@ -224,20 +263,19 @@ impl Stream {
         }
     }
 
-    async fn iterator(
-        &self,
-        stream_arn: &str,
-        shard_id: &str,
-        kind: ShardIteratorType,
-        sequence_number: Option<&str>,
-    ) -> Result<String, ReadProblem> {
+    async fn iterator(&self, stream_arn: &str, shard_id: &str, start: &Start) -> Result<String, ReadProblem> {
+        let (kind, sequence_number) = match start {
+            Start::At(number) => (ShardIteratorType::AtSequenceNumber, Some(number.clone())),
+            Start::After(number) => (ShardIteratorType::AfterSequenceNumber, Some(number.clone())),
+            Start::TrimHorizon => (ShardIteratorType::TrimHorizon, None),
+        };
         let output = self
             .client
             .get_shard_iterator()
             .stream_arn(stream_arn)
             .shard_id(shard_id)
             .shard_iterator_type(kind)
-            .set_sequence_number(sequence_number.map(str::to_owned))
+            .set_sequence_number(sequence_number)
             .send()
             .await
             .map_err(|error| problem(error, "dynamodb:GetShardIterator"))?;
@@ -248,7 +286,7 @@ impl Stream {
     }
 
     /// One `GetRecords` page: the wire records, and the next iterator (none at a closed shard's end).
-    async fn page(&self, iterator: &str) -> Result<(Vec<Value>, Option<String>), ReadProblem> {
+    async fn page(&self, iterator: &str) -> Result<(Vec<Value>, Option<String>), PageProblem> {
         let raw = RawBody::default();
         let output = self
             .client
@@ -259,7 +297,12 @@ impl Stream {
             .interceptor(raw.clone())
             .send()
             .await
-            .map_err(|error| problem(error, "dynamodb:GetRecords"))?;
+            .map_err(|error| match error.code() {
+                Some("ExpiredIteratorException") => {
+                    PageProblem::Expired(error.message().unwrap_or_default().to_owned())
+                }
+                _ => PageProblem::Read(problem(error, "dynamodb:GetRecords")),
+            })?;
         let records = match raw.json() {
             Value::Object(mut body) => match body.remove("Records") {
                 Some(Value::Array(records)) => records,
@@ -287,9 +330,6 @@ where
         }
         Some("ValidationException") => ReadProblem::Gone(format!(
             "the stream has no such position (trimmed, or not of this shard): {message}"
-        )),
-        Some("ExpiredIteratorException") => ReadProblem::Gone(format!(
-            "the shard iterator expired before the range was read (more than 15 minutes): {message}"
         )),
         _ => ReadProblem::Failed(explain(error, action)),
     }

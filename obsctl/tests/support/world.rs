@@ -134,27 +134,56 @@ impl World {
     /// From now on, the stream answers `TrimmedDataAccessException` for every position up to
     /// `through` (inclusive), as AWS does for records older than 24 hours.
     pub fn trim_through(&mut self, through: &str) {
+        self.stub_the_stream(Some(through.to_owned()), 0);
+    }
+
+    /// From now on, the first `count` `GetRecords` calls answer `ExpiredIteratorException`, as AWS
+    /// does for an iterator older than 15 minutes.
+    pub fn expire_iterators(&mut self, count: usize) {
+        self.stub_the_stream(None, count);
+    }
+
+    /// A stub in front of DynamoDB Local's stream API: it answers what no emulator produces and
+    /// forwards everything else.
+    fn stub_the_stream(&mut self, trimmed_through: Option<String>, expired_pages: usize) {
         let address = self.dynamodb.address().to_owned();
-        let through = through.to_owned();
+        let expiring = std::sync::atomic::AtomicUsize::new(expired_pages);
         let stub = serve(move |request| {
             let target = request.headers.get("x-amz-target").cloned().unwrap_or_default();
             let body = String::from_utf8_lossy(&request.body).into_owned();
             let asked: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let trimmed = target.ends_with(".GetShardIterator")
-                && (asked["ShardIteratorType"] == "TRIM_HORIZON"
-                    || asked["SequenceNumber"]
-                        .as_str()
-                        .is_some_and(|number| compare(number, &through).is_le()));
-            if trimmed {
-                let error = json!({
-                    "__type": "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
-                    "message": "The operation attempted to read past the oldest stream record in a shard."
+                && trimmed_through.as_deref().is_some_and(|through| {
+                    asked["ShardIteratorType"] == "TRIM_HORIZON"
+                        || asked["SequenceNumber"]
+                            .as_str()
+                            .is_some_and(|number| compare(number, through).is_le())
                 });
-                return Reply::Send(response(
+            let expired = target.ends_with(".GetRecords")
+                && expiring
+                    .fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |left| left.checked_sub(1),
+                    )
+                    .is_ok();
+            let error = |kind: &str, message: &str| {
+                let error =
+                    json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"), "message": message});
+                Reply::Send(response(
                     "400 Bad Request",
                     "application/x-amz-json-1.0",
                     error.to_string().as_bytes(),
-                ));
+                ))
+            };
+            if trimmed {
+                return error(
+                    "TrimmedDataAccessException",
+                    "The operation attempted to read past the oldest stream record in a shard.",
+                );
+            }
+            if expired {
+                return error("ExpiredIteratorException", "Iterator expired");
             }
             match test_emulators::dynamodb_local::request(&address, &target, &body) {
                 Ok((status, answer)) => Reply::Send(response(
