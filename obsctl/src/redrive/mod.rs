@@ -297,8 +297,9 @@ async fn redrive_one(
         && record.records.is_none()
     {
         range.notes.push(format!(
-            "the range holds {} records in the stream, the failed batch had {size} (filter criteria leave \
-             records out of a batch; they are replayed too)",
+            "the range holds {} records in the stream, the failed batch had {size}: the mapping's \
+             FilterCriteria left records out of it, and they are replayed too (to leave them out, write \
+             the events with --to-dir, remove them, and replay the files with --event)",
             records.len()
         ));
     }

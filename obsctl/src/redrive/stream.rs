@@ -2,9 +2,9 @@
 //!
 //! A range is read with `GetShardIterator` `AT_SEQUENCE_NUMBER` its first record and `GetRecords`
 //! up to its last, and every record is rebuilt as Lambda delivers it: the wire record as the stream
-//! sent it (see [`RawBody`]) plus `eventSourceARN`, in stream order. What the stream no longer has
-//! (`TrimmedDataAccessException` after 24 hours, a shard or stream that is gone) is a
-//! [`ReadProblem::Gone`]: the records are lost, and the caller says so.
+//! sent it (the response body, kept by `raw_body`) plus `eventSourceARN`, in stream order. What the
+//! stream no longer has (`TrimmedDataAccessException` after 24 hours, a shard or stream that is
+//! gone) is a [`ReadProblem::Gone`]: the records are lost, and the caller says so.
 //!
 //! [`Stream::later_changes`] reads the shard on from the end of a range, and every shard that
 //! descends from it, to learn which item keys changed again afterwards.
