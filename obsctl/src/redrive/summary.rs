@@ -233,6 +233,31 @@ mod tests {
             text.ends_with("NOT everything is recovered: see above\n"),
             "{text}"
         );
+        assert!(!text.contains("failed again or held back"), "{text}");
+        assert!(!text.contains("already replayed"), "{text}");
+    }
+
+    #[test]
+    fn ranges_that_failed_again_or_were_held_back_are_counted() {
+        let failed = range(Outcome::FailedAgain {
+            checkpoint: "102".into(),
+            not_replayed: 3,
+            reason: "the function reported record 102 as failed".into(),
+        });
+        let report = Report {
+            ranges: vec![failed, range(Outcome::HeldBack), range(Outcome::Recovered)],
+            already_replayed: 0,
+        };
+        let text = text(&report);
+        assert!(text.contains(", 2 ranges failed again or held back"), "{text}");
+        assert!(
+            text.contains("1: failed again at sequence number 102: 3 records from it on were not replayed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2: held back: an earlier range of shardId-1 failed again"),
+            "{text}"
+        );
     }
 
     #[test]

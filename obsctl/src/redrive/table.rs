@@ -163,6 +163,37 @@ mod tests {
             "written again since"
         );
 
+        let other_set = json!({"pk": {"S": "A"}, "tags": {"SS": ["x", "z"]}, "n": {"N": "1"}});
+        assert_eq!(
+            still_current(&insert, Some(&other_set)),
+            Some(false),
+            "a set member changed"
+        );
+
+        let list = json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {
+            "pk": {"S": "A"}, "lines": {"L": [{"N": "1"}, {"M": {"sku": {"S": "X"}}}]}}}});
+        let same_list = json!({"pk": {"S": "A"}, "lines": {"L": [{"N": "1"}, {"M": {"sku": {"S": "X"}}}]}});
+        let longer =
+            json!({"pk": {"S": "A"}, "lines": {"L": [{"N": "1"}, {"M": {"sku": {"S": "X"}}}, {"N": "2"}]}});
+        let reordered = json!({"pk": {"S": "A"}, "lines": {"L": [{"M": {"sku": {"S": "X"}}}, {"N": "1"}]}});
+        let inner = json!({"pk": {"S": "A"}, "lines": {"L": [{"N": "1"}, {"M": {"sku": {"S": "Y"}}}]}});
+        assert_eq!(still_current(&list, Some(&same_list)), Some(true));
+        assert_eq!(
+            still_current(&list, Some(&longer)),
+            Some(false),
+            "an element added"
+        );
+        assert_eq!(
+            still_current(&list, Some(&reordered)),
+            Some(false),
+            "a list keeps its order"
+        );
+        assert_eq!(
+            still_current(&list, Some(&inner)),
+            Some(false),
+            "a nested value changed"
+        );
+
         let keys_only = json!({"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "A"}}}});
         assert_eq!(still_current(&keys_only, Some(&same)), None);
     }
