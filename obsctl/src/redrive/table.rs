@@ -193,6 +193,14 @@ mod tests {
             Some(false),
             "a nested value changed"
         );
+        let sets_in_a_list = json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {
+            "lines": {"L": [{"SS": ["a", "b"]}]}}}});
+        let members_reordered = json!({"lines": {"L": [{"SS": ["b", "a"]}]}});
+        assert_eq!(
+            still_current(&sets_in_a_list, Some(&members_reordered)),
+            Some(true),
+            "a set in a list is still a set"
+        );
 
         let keys_only = json!({"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "A"}}}});
         assert_eq!(still_current(&keys_only, Some(&same)), None);
