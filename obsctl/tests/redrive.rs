@@ -30,13 +30,12 @@ async fn a_range_named_by_an_sqs_pointer_is_read_back_from_the_stream_and_replay
         return;
     }
     let world = World::start().await;
-    world.put("ORDER#1", "PENDING", 4_200);
-    world.put("ORDER#2", "PAID", 900);
-    world.put("ORDER#3", "SHIPPED", 1_500);
-    let (shard, records) = world.stream(3);
-    let queue = world.queue().await;
-    world
-        .send(&queue, &invocation_record(&world, &shard, &records, false))
+    let (_, records, queue) = world
+        .failed_batch_in_the_queue(&[
+            ("ORDER#1", "PENDING", 4_200),
+            ("ORDER#2", "PAID", 900),
+            ("ORDER#3", "SHIPPED", 1_500),
+        ])
         .await;
 
     // A dry run changes nothing: the message is back in the queue at once.
@@ -209,12 +208,8 @@ async fn a_range_the_stream_has_trimmed_is_reported_lost_with_its_sequence_numbe
         return;
     }
     let mut world = World::start().await;
-    world.put("ORDER#1", "PENDING", 4_200);
-    world.put("ORDER#2", "PAID", 900);
-    let (shard, records) = world.stream(2);
-    let queue = world.queue().await;
-    world
-        .send(&queue, &invocation_record(&world, &shard, &records, false))
+    let (shard, records, queue) = world
+        .failed_batch_in_the_queue(&[("ORDER#1", "PENDING", 4_200), ("ORDER#2", "PAID", 900)])
         .await;
     world.trim_through(sequence_number(&records[1]));
 
@@ -235,6 +230,55 @@ async fn a_range_the_stream_has_trimmed_is_reported_lost_with_its_sequence_numbe
     );
     assert!(summary.contains("NOT everything is recovered"), "{summary}");
     assert_eq!(world.processed(), pairs(&[]));
+    assert_eq!(
+        world.messages_in(&queue).await,
+        1,
+        "the evidence of the loss is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_range_whose_first_records_the_stream_has_trimmed_replays_the_rest_and_reports_the_head_lost() {
+    if !run_in_private_network(
+        "a_range_whose_first_records_the_stream_has_trimmed_replays_the_rest_and_reports_the_head_lost",
+    ) {
+        return;
+    }
+    let mut world = World::start().await;
+    let (shard, records, queue) = world
+        .failed_batch_in_the_queue(&[
+            ("ORDER#1", "PENDING", 4_200),
+            ("ORDER#2", "PAID", 900),
+            ("ORDER#3", "SHIPPED", 1_500),
+        ])
+        .await;
+    world.trim_before(sequence_number(&records[1]));
+
+    let partly = world.redrive(&["--queue-url", &queue, "--invoke", cargo_lambda::FUNCTION_NAME]);
+    let summary = text(&partly);
+    assert_eq!(partly.status.code(), Some(1), "{summary}");
+    assert!(summary.contains("recovered, PARTLY LOST"), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "1: LOST sequence numbers {} up to {} (not included) of {shard}: the stream has trimmed these records",
+            sequence_number(&records[0]),
+            sequence_number(&records[1])
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("the 2 records after them were read, and the failure is kept"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("1 failures: 2 records, 2 replayed, 0 superseded, 1 lost"),
+        "{summary}"
+    );
+    assert_eq!(
+        world.processed(),
+        pairs(&[("ORDER#2", "Paid"), ("ORDER#3", "Shipped")]),
+        "what the stream still has is replayed, in order"
+    );
     assert_eq!(
         world.messages_in(&queue).await,
         1,

@@ -31,7 +31,7 @@ use crate::cloud::CloudError;
 use destination::{Destination, Failure, Origin};
 use failure::InvocationRecord;
 use replay::Invoker;
-use stream::{LaterChanges, ReadProblem, Stream, item_key, sequence_number};
+use stream::{LaterChanges, RangeRead, ReadProblem, Stream, item_key, sequence_number};
 use table::{Table, TableProblem, still_current, table_name};
 
 /// What to do with the records recovered.
@@ -114,6 +114,9 @@ pub struct RangeReport {
     pub superseded_replayed: bool,
     /// Records lost (the batch size when the stream no longer has the range).
     pub lost: usize,
+    /// The first records of the range the stream has trimmed while it still has the rest:
+    /// which sequence numbers, and why.
+    pub lost_head: Option<String>,
     /// Remarks (a range holding more records than the batch had).
     pub notes: Vec<String>,
     /// How it ended.
@@ -134,10 +137,11 @@ impl Report {
     /// recoverable): the exit code says so.
     pub fn complete(&self) -> bool {
         self.ranges.iter().all(|range| {
-            matches!(
-                range.outcome,
-                Outcome::Recovered | Outcome::WouldReplay | Outcome::Written(_)
-            )
+            range.lost_head.is_none()
+                && matches!(
+                    range.outcome,
+                    Outcome::Recovered | Outcome::WouldReplay | Outcome::Written(_)
+                )
         })
     }
 }
@@ -187,7 +191,8 @@ pub async fn run(
         .await;
         let settled = match done {
             Ok(range) => {
-                let recovered = range.outcome == Outcome::Recovered;
+                // A failure part of whose records is lost stays, as the evidence of the loss.
+                let recovered = range.outcome == Outcome::Recovered && range.lost_head.is_none();
                 services
                     .destination
                     .settle(&failure.origin, recovered)
@@ -255,6 +260,7 @@ async fn redrive_one(
                 superseded: Vec::new(),
                 superseded_replayed: false,
                 lost: 0,
+                lost_head: None,
                 notes: Vec::new(),
                 outcome: Outcome::Unreadable(problem.to_string()),
             });
@@ -271,6 +277,7 @@ async fn redrive_one(
         superseded: Vec::new(),
         superseded_replayed: include_superseded,
         lost: 0,
+        lost_head: None,
         notes: Vec::new(),
         outcome: Outcome::HeldBack,
     };
@@ -278,8 +285,25 @@ async fn redrive_one(
         return Ok(range);
     }
     let records = match records_of(services, record).await {
-        Ok(records) => records,
-        Err(ReadProblem::Gone(reason)) => {
+        Ok(RangeRead {
+            records,
+            trimmed_head: None,
+        }) => records,
+        Ok(RangeRead {
+            records,
+            trimmed_head: Some(reason),
+        }) => {
+            let first = sequence_number(&records[0]).unwrap_or_default();
+            range.lost_head = Some(format!(
+                "sequence numbers {} up to {first} (not included) of {}: {reason}",
+                info.start_sequence_number, info.shard_id
+            ));
+            range.lost = info
+                .batch_size
+                .map_or(0, |size| (size as usize).saturating_sub(records.len()));
+            records
+        }
+        Err(ReadProblem::Gone(reason) | ReadProblem::Trimmed(reason)) => {
             range.lost = info.batch_size.map_or(0, |size| size as usize);
             range.outcome = Outcome::Lost(reason);
             return Ok(range);
@@ -295,6 +319,7 @@ async fn redrive_one(
     if let Some(size) = info.batch_size
         && size as usize != records.len()
         && record.records.is_none()
+        && range.lost_head.is_none()
     {
         range.notes.push(format!(
             "the range holds {} records in the stream, the failed batch had {size}: the mapping's \
@@ -349,9 +374,12 @@ async fn redrive_one(
 }
 
 /// The records of a failure: from its S3 object, else read back from the stream.
-async fn records_of(services: &Services, record: &InvocationRecord) -> Result<Vec<Value>, ReadProblem> {
+async fn records_of(services: &Services, record: &InvocationRecord) -> Result<RangeRead, ReadProblem> {
     match &record.records {
-        Some(records) => Ok(records.clone()),
+        Some(records) => Ok(RangeRead {
+            records: records.clone(),
+            trimmed_head: None,
+        }),
         None => services.stream.read_range(&record.info).await,
     }
 }
@@ -369,7 +397,7 @@ async fn superseded(
         .await;
     let later: Option<LaterChanges> = match later {
         Ok(later) => Some(later),
-        Err(ReadProblem::Gone(_)) => None,
+        Err(ReadProblem::Gone(_) | ReadProblem::Trimmed(_)) => None,
         Err(ReadProblem::Failed(error)) => return Err(error),
     };
     let mut superseded = Vec::new();

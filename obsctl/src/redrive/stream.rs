@@ -4,7 +4,8 @@
 //! up to its last, and every record is rebuilt as Lambda delivers it: the wire record as the stream
 //! sent it (the response body, kept by `raw_body`) plus `eventSourceARN`, in stream order. What the
 //! stream no longer has (`TrimmedDataAccessException` after 24 hours, a shard or stream that is
-//! gone) is a [`ReadProblem::Gone`]: the records are lost, and the caller says so.
+//! gone) is a [`ReadProblem::Trimmed`] or [`ReadProblem::Gone`]: the records are lost, and the
+//! caller says so. When only the first records of a range are trimmed, the rest are still read.
 //!
 //! [`Stream::later_changes`] reads the shard on from the end of a range, and every shard that
 //! descends from it, to learn which item keys changed again afterwards.
@@ -32,9 +33,22 @@ pub enum ReadProblem {
     /// The stream no longer has them: they are lost (unless an S3 object holds them).
     #[error("{0}")]
     Gone(String),
+    /// The stream has trimmed the position asked for (records older than 24 hours); later records
+    /// of the shard may still be there.
+    #[error("{0}")]
+    Trimmed(String),
     /// AWS could not be asked (credentials, network, permissions): nothing is known about them.
     #[error(transparent)]
     Failed(#[from] CloudError),
+}
+
+/// A range read back from the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRead {
+    /// Its records the stream still has, as Lambda delivers them, in stream order.
+    pub records: Vec<Value>,
+    /// Why the records before the first of `records` are missing, when the stream has trimmed them.
+    pub trimmed_head: Option<String>,
 }
 
 /// Where a read starts in a shard.
@@ -123,20 +137,43 @@ impl Stream {
         }
     }
 
-    /// The records of `range`, as Lambda delivers them, in stream order.
-    pub async fn read_range(&self, range: &BatchInfo) -> Result<Vec<Value>, ReadProblem> {
-        let mut records = self
-            .read(
+    /// The records of `range`, as Lambda delivers them, in stream order. When the stream has trimmed
+    /// the range's first records but not all of them, the rest are read from the shard's oldest
+    /// record on, and the trimmed head is said.
+    pub async fn read_range(&self, range: &BatchInfo) -> Result<RangeRead, ReadProblem> {
+        let read = |start| {
+            self.read(
                 &range.stream_arn,
                 &range.shard_id,
-                Start::At(range.start_sequence_number.clone()),
+                start,
                 Some(&range.end_sequence_number),
             )
-            .await?;
+        };
+        let (mut records, trimmed_head) = match read(Start::At(range.start_sequence_number.clone())).await {
+            Ok(records) => (records, None),
+            Err(ReadProblem::Trimmed(reason)) => {
+                let rest: Vec<Value> = read(Start::TrimHorizon)
+                    .await?
+                    .into_iter()
+                    .filter(|record| {
+                        sequence_number(record)
+                            .is_some_and(|number| compare(number, &range.start_sequence_number).is_ge())
+                    })
+                    .collect();
+                if rest.is_empty() {
+                    return Err(ReadProblem::Trimmed(reason));
+                }
+                (rest, Some(reason))
+            }
+            Err(problem) => return Err(problem),
+        };
         for record in &mut records {
             as_lambda_delivers(record, &range.stream_arn);
         }
-        Ok(records)
+        Ok(RangeRead {
+            records,
+            trimmed_head,
+        })
     }
 
     /// Which keys changed after sequence number `after` of `shard_id`: the rest of the shard and
@@ -322,7 +359,7 @@ where
 {
     let message = error.message().unwrap_or_default().to_owned();
     match error.code() {
-        Some("TrimmedDataAccessException") => ReadProblem::Gone(format!(
+        Some("TrimmedDataAccessException") => ReadProblem::Trimmed(format!(
             "the stream has trimmed these records (it keeps 24 hours): {message}"
         )),
         Some("ResourceNotFoundException") => {

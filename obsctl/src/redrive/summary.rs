@@ -37,7 +37,10 @@ pub fn text(report: &Report) -> String {
             range.replayed.to_string(),
             superseded,
             range.lost.to_string(),
-            outcome_word(&range.outcome).to_owned(),
+            match range.lost_head {
+                Some(_) => format!("{}, PARTLY LOST", outcome_word(&range.outcome)),
+                None => outcome_word(&range.outcome).to_owned(),
+            },
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
@@ -59,6 +62,13 @@ pub fn text(report: &Report) -> String {
     }
     for (index, range) in report.ranges.iter().enumerate() {
         let number = index + 1;
+        if let Some(lost_head) = &range.lost_head {
+            let _ = writeln!(
+                text,
+                "{number}: LOST {lost_head}; the {} records after them were read, and the failure is kept",
+                range.records
+            );
+        }
         match &range.outcome {
             Outcome::Lost(reason) => {
                 let _ = writeln!(
@@ -189,6 +199,7 @@ mod tests {
             }],
             superseded_replayed: false,
             lost: 0,
+            lost_head: None,
             notes: Vec::new(),
             outcome,
         }
@@ -235,6 +246,34 @@ mod tests {
         );
         assert!(!text.contains("failed again or held back"), "{text}");
         assert!(!text.contains("already replayed"), "{text}");
+    }
+
+    #[test]
+    fn a_range_whose_first_records_are_trimmed_is_partly_lost_and_not_complete() {
+        let mut partly = range(Outcome::Recovered);
+        partly.lost = 2;
+        partly.lost_head = Some("sequence numbers 100 up to 102 (not included) of shardId-1: trimmed".into());
+        let report = Report {
+            ranges: vec![partly],
+            already_replayed: 0,
+        };
+        assert!(!report.complete());
+        let text = text(&report);
+        assert!(
+            text.lines().nth(1).unwrap().ends_with("recovered, PARTLY LOST"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "1: LOST sequence numbers 100 up to 102 (not included) of shardId-1: trimmed; the 5 records \
+                 after them were read, and the failure is kept"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("NOT everything is recovered: see above\n"),
+            "{text}"
+        );
     }
 
     #[test]

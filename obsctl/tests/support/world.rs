@@ -23,6 +23,24 @@ use test_emulators::dynamodb_local::{
 use test_emulators::http::{Reply, response, serve};
 use test_emulators::moto::Moto;
 
+/// The oldest record a trimmed shard still has, as the stub in front of DynamoDB Local says.
+#[derive(Debug, Clone)]
+enum Oldest {
+    /// This one.
+    At(String),
+    /// The one after this.
+    After(String),
+}
+
+impl Oldest {
+    fn has_trimmed(&self, number: &str) -> bool {
+        match self {
+            Self::At(first) => compare(number, first).is_lt(),
+            Self::After(last_trimmed) => compare(number, last_trimmed).is_le(),
+        }
+    }
+}
+
 pub const REGION: &str = "eu-west-1";
 pub const TABLE: &str = "Orders";
 /// The longest the stream may take to show a change.
@@ -134,7 +152,13 @@ impl World {
     /// From now on, the stream answers `TrimmedDataAccessException` for every position up to
     /// `through` (inclusive), as AWS does for records older than 24 hours.
     pub fn trim_through(&mut self, through: &str) {
-        self.stub_the_stream(Some(through.to_owned()), 0);
+        self.stub_the_stream(Some(Oldest::After(through.to_owned())), 0);
+    }
+
+    /// From now on, the shard starts at `first` as far as the stream API says: the records before it
+    /// are trimmed, and `TRIM_HORIZON` is `first`.
+    pub fn trim_before(&mut self, first: &str) {
+        self.stub_the_stream(Some(Oldest::At(first.to_owned())), 0);
     }
 
     /// From now on, the first `count` `GetRecords` calls answer `ExpiredIteratorException`, as AWS
@@ -145,20 +169,32 @@ impl World {
 
     /// A stub in front of DynamoDB Local's stream API: it answers what no emulator produces and
     /// forwards everything else.
-    fn stub_the_stream(&mut self, trimmed_through: Option<String>, expired_pages: usize) {
+    fn stub_the_stream(&mut self, oldest: Option<Oldest>, expired_pages: usize) {
         let address = self.dynamodb.address().to_owned();
         let expiring = std::sync::atomic::AtomicUsize::new(expired_pages);
         let stub = serve(move |request| {
             let target = request.headers.get("x-amz-target").cloned().unwrap_or_default();
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let asked: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let mut body = String::from_utf8_lossy(&request.body).into_owned();
+            let mut asked: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let trimmed = target.ends_with(".GetShardIterator")
-                && trimmed_through.as_deref().is_some_and(|through| {
-                    asked["ShardIteratorType"] == "TRIM_HORIZON"
-                        || asked["SequenceNumber"]
-                            .as_str()
-                            .is_some_and(|number| compare(number, through).is_le())
+                && oldest.as_ref().is_some_and(|oldest| {
+                    asked["SequenceNumber"]
+                        .as_str()
+                        .is_some_and(|number| oldest.has_trimmed(number))
                 });
+            // TRIM_HORIZON: the oldest record the stub leaves.
+            if target.ends_with(".GetShardIterator")
+                && asked["ShardIteratorType"] == "TRIM_HORIZON"
+                && let Some(oldest) = &oldest
+            {
+                let (kind, number) = match oldest {
+                    Oldest::At(number) => ("AT_SEQUENCE_NUMBER", number),
+                    Oldest::After(number) => ("AFTER_SEQUENCE_NUMBER", number),
+                };
+                asked["ShardIteratorType"] = json!(kind);
+                asked["SequenceNumber"] = json!(number);
+                body = asked.to_string();
+            }
             let expired = target.ends_with(".GetRecords")
                 && expiring
                     .fetch_update(
@@ -252,6 +288,22 @@ impl World {
             .send()
             .await
             .expect("moto creates the stack");
+    }
+
+    /// Writes `orders` (pk, status, amount), and sends the queue a pointer to all their records, as
+    /// Lambda does when such a batch gives up; the shard, the records and the queue's URL.
+    pub async fn failed_batch_in_the_queue(
+        &self,
+        orders: &[(&str, &str, u64)],
+    ) -> (String, Vec<Value>, String) {
+        for (pk, status, amount_cents) in orders {
+            self.put(pk, status, *amount_cents);
+        }
+        let (shard, records) = self.stream(orders.len());
+        let queue = self.queue().await;
+        self.send(&queue, &invocation_record(self, &shard, &records, false))
+            .await;
+        (shard, records, queue)
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
