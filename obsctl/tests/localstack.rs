@@ -9,9 +9,8 @@
 //! EvaluationPeriods) to run at least twice; at its end, both verdicts must be the same.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
@@ -20,6 +19,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Stan
 use rehearsal::cloudwatch::alarm_evaluation::{AlarmState, EvaluationRule, TreatMissingData};
 use rehearsal::cloudwatch::alarm_timeline::{Comparison, state_changes};
 use serde_json::{Map, Value};
+use test_emulators::{Server, free_port};
 
 const PERIOD_S: i64 = 10;
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -29,8 +29,7 @@ fn repository() -> PathBuf {
 }
 
 struct LocalStack {
-    child: Child,
-    endpoint: String,
+    server: Server,
     _root: tempfile::TempDir,
 }
 
@@ -44,13 +43,10 @@ impl LocalStack {
             "{} not found: .ci/test installs LocalStack into .venv/localstack (or set LOCALSTACK_PYTHON)",
             python.display()
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let root = tempfile::tempdir().unwrap();
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-m", "localstack.runtime.main"])
             .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
             // The default server ignores the host and listens on every interface.
@@ -60,35 +56,15 @@ impl LocalStack {
             .env("FILESYSTEM_ROOT", root.path())
             .env("SKIP_SSL_CERT_DOWNLOAD", "1")
             .env("SERVICES", "cloudwatch")
-            .env("PERSISTENCE", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("LocalStack starts");
-        let localstack = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            .env("PERSISTENCE", "0");
+        Self {
+            server: Server::start(command, port, START_TIMEOUT, "LocalStack"),
             _root: root,
-        };
-        let started = Instant::now();
-        loop {
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "LocalStack was not ready within {START_TIMEOUT:?}"
-            );
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
         }
-        localstack
     }
-}
 
-impl Drop for LocalStack {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn endpoint(&self) -> String {
+        self.server.endpoint()
     }
 }
 
@@ -206,7 +182,7 @@ async fn single_metric_alarms_reach_the_same_verdict_in_localstack_and_here() {
     let localstack = LocalStack::start();
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
-        .endpoint_url(&localstack.endpoint)
+        .endpoint_url(localstack.endpoint())
         .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
             "test", "test", None, None, "test",
         ))

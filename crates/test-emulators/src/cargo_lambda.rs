@@ -8,11 +8,11 @@
 //! milliseconds; the function reads it as the emulator meant it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::{free_port, python_tool, wait_for_port};
+use crate::{Server, free_port, python_tool};
 
 /// The function name the emulator serves with `--only-lambda-apis`.
 pub const FUNCTION_NAME: &str = "_";
@@ -36,50 +36,35 @@ pub fn executable() -> PathBuf {
 
 /// `cargo lambda watch --only-lambda-apis` on a free loopback port, stopped when dropped.
 pub struct Watch {
-    child: Child,
-    port: u16,
+    server: Server,
 }
 
 impl Watch {
     /// Starts it from `folder` and waits until it listens.
     pub fn start(folder: &Path) -> Self {
         let port = free_port();
-        let child = Command::new(executable())
+        let mut command = Command::new(executable());
+        command
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
             .arg(port.to_string())
-            .current_dir(folder)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cargo lambda watch starts");
-        let watch = Self { child, port };
-        assert!(
-            wait_for_port(port, START_WAIT),
-            "cargo lambda watch did not listen on 127.0.0.1:{port} within {START_WAIT:?}"
-        );
-        watch
+            .current_dir(folder);
+        Self {
+            server: Server::start(command, port, START_WAIT, "cargo lambda watch"),
+        }
     }
 
     /// Its port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// The Invoke API's endpoint (`AWS_ENDPOINT_URL_LAMBDA` for an SDK).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 
     /// The Runtime API a function binary is given as `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api(&self) -> String {
-        format!("http://127.0.0.1:{}/.rt", self.port)
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("{}/.rt", self.server.endpoint())
     }
 }

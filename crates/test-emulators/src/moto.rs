@@ -4,11 +4,11 @@
 //! moto stores what it is given and checks little: it never evaluates an alarm.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::{free_port, python_tool, wait_for_port};
+use crate::{Server, free_port, python_tool};
 
 /// The longest moto may take to start.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -23,38 +23,22 @@ pub fn executable() -> PathBuf {
 
 /// A running moto server, stopped when dropped.
 pub struct Moto {
-    child: Child,
-    port: u16,
+    server: Server,
 }
 
 impl Moto {
     /// Starts one on a free loopback port and waits until it listens.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new(executable())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Self { child, port };
-        assert!(
-            wait_for_port(port, START_WAIT),
-            "moto did not listen within {START_WAIT:?}"
-        );
-        moto
+        let mut command = Command::new(executable());
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Self {
+            server: Server::start(command, port, START_WAIT, "moto_server"),
+        }
     }
 
     /// Its endpoint, `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.endpoint()
     }
 }
