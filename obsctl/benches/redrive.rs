@@ -12,6 +12,8 @@
 //! the tests do (DynamoDB Local cannot bind loopback only). The summaries of the last runs are
 //! printed, so the numbers come with what was done.
 
+#[path = "../tests/support/obsctl_command.rs"]
+mod obsctl_command;
 #[path = "../tests/support/world.rs"]
 mod world;
 

@@ -14,6 +14,10 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use test_emulators::moto::Moto;
 
+#[path = "support/obsctl_command.rs"]
+mod obsctl_command;
+use obsctl_command::obsctl_with_test_credentials;
+
 const REGION: &str = "eu-west-1";
 
 fn repository() -> PathBuf {
@@ -34,11 +38,10 @@ async fn config(moto: &Moto) -> aws_config::SdkConfig {
 
 /// Runs obsctl against `moto` with test credentials and no other AWS configuration.
 fn obsctl(moto: &Moto, args: &[&str]) -> Output {
-    obsctl_without_aws_configuration(args)
+    obsctl_with_test_credentials(REGION)
+        .args(args)
+        .args(["--repo", repository().to_str().unwrap()])
         .args(["--endpoint-url", &moto.endpoint()])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
         .output()
         .expect("obsctl runs")
 }
@@ -46,18 +49,10 @@ fn obsctl(moto: &Moto, args: &[&str]) -> Output {
 /// obsctl on this repository with no AWS configuration at all: no `AWS_*` variable of the test's
 /// environment, no config or credentials file, no instance metadata. Callers add what they test.
 fn obsctl_without_aws_configuration(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = obsctl_command::obsctl_without_aws_configuration();
     command
         .args(args)
-        .args(["--repo", repository().to_str().unwrap()])
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .args(["--repo", repository().to_str().unwrap()]);
     command
 }
 

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
+use support::obsctl_command::obsctl_with_test_credentials;
 use support::world::{
     REGION, World, function_binary, invocation_record, pairs, run_in_private_network, sequence_number, text,
 };
@@ -444,21 +445,9 @@ async fn a_function_that_fails_again_keeps_the_failure_and_nothing_after_it_runs
 
 /// `obsctl redrive ARGS` with test credentials and no other AWS configuration, no emulator.
 fn redrive_without_emulators(args: &[&str]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(name);
-        }
-    }
-    command
+    obsctl_with_test_credentials(REGION)
         .arg("redrive")
         .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         // Nothing listens there: a call that gets that far is refused at once.
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .output()

@@ -10,7 +10,7 @@
 #![allow(dead_code)] // each user takes what it needs
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
@@ -22,6 +22,8 @@ use test_emulators::dynamodb_local::{
 };
 use test_emulators::http::{Reply, response, serve};
 use test_emulators::moto::Moto;
+
+use super::obsctl_command::obsctl_with_test_credentials;
 
 /// The oldest record a trimmed shard still has, as the stub in front of DynamoDB Local says.
 #[derive(Debug, Clone)]
@@ -317,21 +319,9 @@ impl World {
     /// `obsctl redrive ARGS` with test credentials, every service at its emulator, and no other AWS
     /// configuration.
     pub fn redrive(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_obsctl"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("AWS_") {
-                command.env_remove(name);
-            }
-        }
-        command
+        obsctl_with_test_credentials(REGION)
             .arg("redrive")
             .args(args)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ENDPOINT_URL_SQS", self.moto.endpoint())
             .env("AWS_ENDPOINT_URL_S3", self.moto.endpoint())
             .env("AWS_ENDPOINT_URL_CLOUDFORMATION", self.moto.endpoint())
