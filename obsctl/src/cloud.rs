@@ -50,11 +50,15 @@ pub struct Cloud {
 impl Cloud {
     /// Loads the standard configuration, with an optional region and endpoint override.
     pub async fn connect(region: Option<String>, endpoint_url: Option<String>) -> Result<Self, CloudError> {
-        let config = sdk_config(region, endpoint_url).await?;
+        Self::from_config(&sdk_config(region, endpoint_url).await?)
+    }
+
+    /// The clients of a configuration already loaded (by [`sdk_config`]).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Result<Self, CloudError> {
         let region = config.region().ok_or(CloudError::NoRegion)?.to_string();
         Ok(Self {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            cloudformation: aws_sdk_cloudformation::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
             region,
         })
     }

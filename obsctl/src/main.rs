@@ -202,9 +202,7 @@ async fn redrive_setup(
         .map_err(|error| error.to_string())?;
     let outputs = match &args.stack_name {
         Some(name) => {
-            let cloud = Cloud::connect(args.region.clone(), args.endpoint_url.clone())
-                .await
-                .map_err(|error| error.to_string())?;
+            let cloud = Cloud::from_config(&config).map_err(|error| error.to_string())?;
             cloud
                 .stack(name)
                 .await
