@@ -202,6 +202,50 @@ async fn a_change_superseded_by_a_later_one_in_the_stream_is_skipped_unless_aske
 }
 
 #[tokio::test]
+async fn a_change_in_a_later_failed_range_of_the_shard_supersedes_an_earlier_one_and_is_itself_replayed() {
+    if !run_in_private_network(
+        "a_change_in_a_later_failed_range_of_the_shard_supersedes_an_earlier_one_and_is_itself_replayed",
+    ) {
+        return;
+    }
+    let world = World::start().await;
+    world.put("ORDER#1", "PENDING", 4_200);
+    world.put("ORDER#2", "PAID", 900);
+    world.put("ORDER#1", "PAID", 4_200);
+    world.put("ORDER#3", "SHIPPED", 1_500);
+    let (shard, records) = world.stream(4);
+    let queue = world.queue().await;
+    world
+        .send(&queue, &invocation_record(&world, &shard, &records[..2], false))
+        .await;
+    world
+        .send(&queue, &invocation_record(&world, &shard, &records[2..], false))
+        .await;
+
+    // The shard is read once for later changes; each range asks it from its own end.
+    let replayed = world.redrive(&["--queue-url", &queue, "--invoke", cargo_lambda::FUNCTION_NAME]);
+    let summary = text(&replayed);
+    assert_eq!(replayed.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "1: superseded, skipped: event {} (sequence number {})",
+            records[0]["eventID"].as_str().unwrap(),
+            sequence_number(&records[0])
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("2 failures: 4 records, 3 replayed, 1 superseded, 0 lost"),
+        "{summary}"
+    );
+    assert_eq!(
+        world.processed(),
+        pairs(&[("ORDER#2", "Paid"), ("ORDER#1", "Paid"), ("ORDER#3", "Shipped")])
+    );
+    assert_eq!(world.messages_in(&queue).await, 0);
+}
+
+#[tokio::test]
 async fn a_range_the_stream_has_trimmed_is_reported_lost_with_its_sequence_numbers_and_kept() {
     if !run_in_private_network(
         "a_range_the_stream_has_trimmed_is_reported_lost_with_its_sequence_numbers_and_kept",

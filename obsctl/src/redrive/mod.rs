@@ -21,7 +21,7 @@ pub mod stream;
 pub mod summary;
 pub mod table;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use ddb_stream_processor::record::sequence_number::compare;
@@ -176,19 +176,11 @@ pub async fn run(
     let mut failures = found.failures;
     failures.sort_by(replay_order);
     progress.start(failures.len());
-    let mut failed_shards: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut shards = Shards::default();
     let mut remaining = failures.iter();
     while let Some(failure) = remaining.next() {
         let number = report.ranges.len() + 1;
-        let done = redrive_one(
-            services,
-            action,
-            include_superseded,
-            failure,
-            number,
-            &failed_shards,
-        )
-        .await;
+        let done = redrive_one(services, action, include_superseded, failure, number, &mut shards).await;
         let settled = match done {
             Ok(range) => {
                 // A failure part of whose records is lost stays, as the evidence of the loss.
@@ -206,7 +198,9 @@ pub async fn run(
                 if matches!(range.outcome, Outcome::FailedAgain { .. } | Outcome::HeldBack)
                     && let Ok(record) = &failure.record
                 {
-                    failed_shards.insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
+                    shards
+                        .failed
+                        .insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
                 }
                 report.ranges.push(range);
                 progress.advance(&failure.origin.to_string());
@@ -245,7 +239,7 @@ async fn redrive_one(
     include_superseded: bool,
     failure: &Failure,
     number: usize,
-    failed_shards: &BTreeSet<(String, String)>,
+    shards: &mut Shards,
 ) -> Result<RangeReport, CloudError> {
     let record = match &failure.record {
         Ok(record) => record,
@@ -281,7 +275,10 @@ async fn redrive_one(
         notes: Vec::new(),
         outcome: Outcome::HeldBack,
     };
-    if failed_shards.contains(&(info.stream_arn.clone(), info.shard_id.clone())) {
+    if shards
+        .failed
+        .contains(&(info.stream_arn.clone(), info.shard_id.clone()))
+    {
         return Ok(range);
     }
     let records = match records_of(services, record).await {
@@ -328,7 +325,7 @@ async fn redrive_one(
             records.len()
         ));
     }
-    range.superseded = superseded(services, info, &records, &failure.origin).await?;
+    range.superseded = superseded(services, shards, info, &records, &failure.origin).await?;
     let skipped: BTreeSet<&str> = if include_superseded {
         BTreeSet::new()
     } else {
@@ -384,22 +381,55 @@ async fn records_of(services: &Services, record: &InvocationRecord) -> Result<Ra
     }
 }
 
+/// What the redrive knows of each shard, `(stream ARN, shard id)`, as it goes through the ranges.
+#[derive(Debug, Default)]
+struct Shards {
+    /// Shards with a range that failed again: their later ranges are held back.
+    failed: BTreeSet<(String, String)>,
+    /// What changed after the end of the first range read of each shard, read once: the ranges of
+    /// a shard come in stream order, and a change after a later range's end is also after that
+    /// first end, which is all [`LaterChanges::changed_after`] asks.
+    later: BTreeMap<(String, String), (String, LaterChanges)>,
+}
+
+impl Shards {
+    /// The changes after `range` in its shard; `None` when the stream no longer has them.
+    async fn later_changes(
+        &mut self,
+        stream: &Stream,
+        range: &failure::BatchInfo,
+    ) -> Result<Option<&LaterChanges>, CloudError> {
+        let shard = (range.stream_arn.clone(), range.shard_id.clone());
+        let read_from_here = self
+            .later
+            .get(&shard)
+            .is_none_or(|(from, _)| compare(from, &range.end_sequence_number).is_gt());
+        if read_from_here {
+            match stream
+                .later_changes(&range.stream_arn, &range.shard_id, &range.end_sequence_number)
+                .await
+            {
+                Ok(later) => {
+                    self.later
+                        .insert(shard.clone(), (range.end_sequence_number.clone(), later));
+                }
+                Err(ReadProblem::Gone(_) | ReadProblem::Trimmed(_)) => return Ok(None),
+                Err(ReadProblem::Failed(error)) => return Err(error),
+            }
+        }
+        Ok(self.later.get(&shard).map(|(_, later)| later))
+    }
+}
+
 /// The records of the range whose item changed again after it.
 async fn superseded(
     services: &Services,
+    shards: &mut Shards,
     info: &failure::BatchInfo,
     records: &[Value],
     origin: &Origin,
 ) -> Result<Vec<Superseded>, CloudError> {
-    let later = services
-        .stream
-        .later_changes(&info.stream_arn, &info.shard_id, &info.end_sequence_number)
-        .await;
-    let later: Option<LaterChanges> = match later {
-        Ok(later) => Some(later),
-        Err(ReadProblem::Gone(_) | ReadProblem::Trimmed(_)) => None,
-        Err(ReadProblem::Failed(error)) => return Err(error),
-    };
+    let later = shards.later_changes(&services.stream, info).await?;
     let mut superseded = Vec::new();
     for record in records {
         let (Some(key), Some(number)) = (item_key(record), sequence_number(record)) else {
