@@ -25,8 +25,9 @@ pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// `{"Records":[` and `]}` around the records, and the commas between them.
 const EVENT_FRAME_BYTES: usize = 14;
 
-/// How many of `records`, from the first, fit in one event of at most `limit` bytes (at least one:
-/// a single record above the limit is Lambda's to refuse, and the refusal is reported).
+/// How many of `records`, from the first, fit in one event of at most `limit` bytes: at least one
+/// when there is one (a single record above the limit is Lambda's to refuse, and the refusal is
+/// reported), none of none.
 pub fn fitting(records: &[Value], limit: usize) -> usize {
     let mut size = EVENT_FRAME_BYTES;
     for (index, record) in records.iter().enumerate() {
@@ -118,14 +119,12 @@ impl Invoker {
         let mut cursor = ShardCursor::new();
         let mut reason = String::new();
         loop {
-            let checkpoint = cursor.checkpoint();
+            // A batch a response put back comes next whatever is available; else as many records
+            // from the checkpoint as fit in one event (none once all are done).
             let available = if cursor.has_pending() {
-                1
+                0
             } else {
-                match records.get(checkpoint..) {
-                    Some(rest) if !rest.is_empty() => fitting(rest, MAX_PAYLOAD_BYTES),
-                    _ => return Ok(Ok(records.len())),
-                }
+                fitting(&records[cursor.checkpoint()..], MAX_PAYLOAD_BYTES)
             };
             let Some(batch) = cursor.next_batch(&settings, available) else {
                 return Ok(Ok(records.len()));
@@ -241,6 +240,7 @@ mod tests {
             1,
             "one record too large still goes, for Lambda to refuse"
         );
+        assert_eq!(fitting(&[], usize::MAX), 0, "nothing left to send");
     }
 
     #[test]
