@@ -27,10 +27,11 @@ use chrono::SecondsFormat;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing::span::Record;
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::{FilterExt, filter_fn};
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -75,13 +76,13 @@ impl LambdaJsonFormat {
     }
 }
 
-impl<S> FormatEvent<S, JsonFields> for LambdaJsonFormat
+impl<S> FormatEvent<S, SpanJsonMembers> for LambdaJsonFormat
 where
     S: Subscriber + for<'lookup> LookupSpan<'lookup>,
 {
     fn format_event(
         &self,
-        context: &FmtContext<'_, S, JsonFields>,
+        context: &FmtContext<'_, S, SpanJsonMembers>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
@@ -98,15 +99,14 @@ where
         if let Some(scope) = context.event_scope() {
             for span in scope.from_root() {
                 let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<JsonFields>>() else {
+                let Some(fields) = extensions.get::<FormattedFields<SpanJsonMembers>>() else {
                     continue;
                 };
-                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) {
-                    for (name, value) in fields {
-                        if !name.contains('.') {
-                            line.insert(name, value);
-                        }
-                    }
+                // A field recorded again later follows its first value: the last one wins.
+                if let Ok(fields) =
+                    serde_json::from_str::<Map<String, Value>>(&format!("{{{}}}", fields.fields))
+                {
+                    line.extend(fields);
                 }
             }
         }
@@ -116,6 +116,150 @@ where
         line.insert("target".into(), Value::String(metadata.target().to_owned()));
         writeln!(writer, "{}", Value::Object(line))
     }
+}
+
+/// The fields of a span as JSON object members without the braces (`"eventId":"e-1","attempt":1`),
+/// leaving out the names with a dot (`otel.kind`, the trace conventions), which only the trace
+/// export reads. A field recorded later is appended (`,"attempt":2`); the line's formatter reads
+/// the members back in order, so the last value wins.
+///
+/// Written directly, where tracing-subscriber's `JsonFields` builds a map and serializes it, then
+/// parses and serializes it again on every `record`: formatting each record span's fields that way
+/// was the largest single cost of exporting a span per record (BENCHMARKS.md). The members are only
+/// parsed when a line is written inside the span, which is rare.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SpanJsonMembers;
+
+impl<'writer> FormatFields<'writer> for SpanJsonMembers {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> std::fmt::Result {
+        let mut visitor = JsonMemberVisitor {
+            writer,
+            written: false,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> std::fmt::Result {
+        let mut visitor = JsonMemberVisitor {
+            written: !current.fields.is_empty(),
+            writer: current.as_writer(),
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+/// Writes fields as JSON object members.
+struct JsonMemberVisitor<'writer> {
+    writer: Writer<'writer>,
+    written: bool,
+    result: std::fmt::Result,
+}
+
+impl JsonMemberVisitor<'_> {
+    /// Writes `"name":` (after a comma when needed); false when the field is left out.
+    fn name(&mut self, field: &Field) -> bool {
+        if self.result.is_err() || field.name().contains('.') {
+            return false;
+        }
+        if self.written {
+            self.result = self.writer.write_char(',');
+        }
+        self.written = true;
+        self.string(field.name());
+        self.result = self.result.and_then(|()| self.writer.write_char(':'));
+        self.result.is_ok()
+    }
+
+    /// Writes `text` as a JSON string.
+    fn string(&mut self, text: &str) {
+        if self.result.is_ok() {
+            self.result = write_json_string(&mut self.writer, text);
+        }
+    }
+
+    fn raw(&mut self, value: impl std::fmt::Display) {
+        if self.result.is_ok() {
+            self.result = write!(self.writer, "{value}");
+        }
+    }
+}
+
+impl Visit for JsonMemberVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.name(field) {
+            self.string(value);
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.name(field) {
+            self.raw(value);
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.name(field) {
+            self.raw(value);
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.name(field) {
+            self.raw(value);
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.name(field) {
+            // JSON has no NaN or infinity: those become strings, as serde_json's Value would refuse them.
+            if value.is_finite() {
+                self.raw(value);
+            } else {
+                self.string(&value.to_string());
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if self.name(field) {
+            self.string(&format!("{value:?}"));
+        }
+    }
+}
+
+/// Writes `text` as a JSON string literal, escaped as RFC 8259 requires. Every byte that needs an
+/// escape is ASCII, so the text is scanned byte by byte and written in as few pieces as possible.
+fn write_json_string(writer: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    writer.write_char('"')?;
+    let mut plain_from = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            control if control < 0x20 => "",
+            _ => continue,
+        };
+        writer.write_str(&text[plain_from..index])?;
+        if escaped.is_empty() {
+            write!(writer, "\\u{byte:04x}")?;
+        } else {
+            writer.write_str(escaped)?;
+        }
+        plain_from = index + 1;
+    }
+    writer.write_str(&text[plain_from..])?;
+    writer.write_char('"')
 }
 
 /// Puts an event's fields into the line; the `message` field under `message`.
@@ -209,7 +353,7 @@ where
         .and(filter_fn(is_not_a_repeated_failure));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match settings.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .fmt_fields(JsonFields::new())
+            .fmt_fields(SpanJsonMembers)
             .event_format(LambdaJsonFormat::new(output.clock))
             .with_writer(output.writer)
             .with_filter(filter)
@@ -362,6 +506,44 @@ mod tests {
                 "target": "ddb_stream_processor::telemetry::logs::tests",
             }),
             "no otel.* field, no nesting"
+        );
+    }
+
+    #[test]
+    fn span_fields_reach_json_lines_escaped_and_with_their_last_recorded_value() {
+        let awkward = "quote \" backslash \\ newline \n tab \t bell \u{7} é 🦀";
+        let lines = lines(&json("info"), || {
+            let record = info_span!(
+                "record",
+                eventId = awkward,
+                attempt = 1,
+                ratio = 0.5,
+                infinite = f64::INFINITY,
+                flag = true,
+                debugged = ?vec!["a\"b"],
+                otel.kind = "internal",
+                faas.document.operation = "insert",
+                keys = tracing::field::Empty,
+            );
+            record.record("attempt", 2);
+            record.record("keys", "{\"pk\":{\"S\":\"ORDER#1\"}}");
+            record.record("attempt", 3);
+            let _record = record.enter();
+            warn!("retrying");
+        });
+        assert_eq!(lines.len(), 1);
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["eventId"], awkward);
+        assert_eq!(line["attempt"], 3, "the last recorded value wins");
+        assert_eq!(line["ratio"], 0.5);
+        assert_eq!(line["infinite"], "inf");
+        assert_eq!(line["flag"], true);
+        assert_eq!(line["debugged"], "[\"a\\\"b\"]");
+        assert_eq!(line["keys"], "{\"pk\":{\"S\":\"ORDER#1\"}}");
+        let object = line.as_object().unwrap();
+        assert!(
+            !object.keys().any(|name| name.contains('.')),
+            "no dotted field: {object:?}"
         );
     }
 
