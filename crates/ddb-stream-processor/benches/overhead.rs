@@ -5,7 +5,10 @@
 //! - `template`: `StreamHandler::handle_payload`, the whole invocation path: the event parsed and
 //!   checked, the engine (a span per record, retries, panic isolation, deadline), the response, the
 //!   EMF flush and the INFO log line (JSON), OTel off. Both serialize their response.
-//! - `template_otel`: the same, with every span exported to an in-process exporter and flushed.
+//! - `template_otel`: the same, with every record in its span (`PROCESSOR_TRACE_RECORDS=all`),
+//!   exported to an in-process exporter and flushed.
+//! - `template_otel_sampled`: the same with the default sampling policy: none of these records
+//!   fails, retries or is slow, so 1 in 100 has a span.
 //!
 //! The processor is the same in all three: `support::OrderDecoder`, which decodes each image into an order as the example does.
 //! An I/O-bound group compares the in-order engine with per-key concurrency on records whose
@@ -16,52 +19,14 @@
 mod support;
 
 use std::hint::black_box;
-use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ddb_stream_processor::engine::EngineConfig;
-use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
-use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::telemetry::traces::Traces;
-use ddb_stream_processor::{BatchEngine, ChangeRecord, RecordError, RecordProcessor, StreamHandler};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
-use support::{OrderDecoder, info_json_logs, invocation, order_event, runtime};
-
-/// The AWS documentation's loop: no engine, no telemetry.
-async fn bare<P: RecordProcessor>(payload: &[u8], processor: &P) -> Vec<u8> {
-    let event: Event = serde_json::from_slice(payload).expect("a valid event");
-    let mut response = DynamoDbEventResponse::default();
-    for record in event.records {
-        let sequence_number = record.change.sequence_number.clone();
-        let change = ChangeRecord::try_from(record).expect("a known operation");
-        if processor.process(&change).await.is_err() {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = sequence_number;
-            response.batch_item_failures.push(failure);
-            break;
-        }
-    }
-    serde_json::to_vec(&response).expect("serialisable")
-}
-
-fn template<P: RecordProcessor>(processor: P, engine: EngineConfig) -> StreamHandler<P> {
-    let metrics = Metrics::new(MetricsConfig::default(), Arc::new(WriterSink::new(io::sink())));
-    StreamHandler::new(processor)
-        .with_engine(BatchEngine::new(engine))
-        .with_metrics(metrics)
-}
-
-async fn through_template<P: RecordProcessor>(handler: &StreamHandler<P>, payload: &[u8]) -> Vec<u8> {
-    let response = handler
-        .handle_payload(payload, &invocation())
-        .await
-        .expect("a valid batch succeeds");
-    serde_json::to_vec(&response).expect("serialisable")
-}
+use ddb_stream_processor::telemetry::traces::{RecordSampling, Traces};
+use ddb_stream_processor::{ChangeRecord, RecordError, RecordProcessor};
+use support::variants::{bare, in_memory_traces, template, through_template};
+use support::{OrderDecoder, info_json_logs, order_event, runtime};
 
 fn install_logs(traces: Option<&Traces>) -> tracing::subscriber::DefaultGuard {
     tracing::subscriber::set_default(info_json_logs(traces))
@@ -94,27 +59,24 @@ fn overhead(c: &mut Criterion) {
             },
         );
     }
-    for records in sizes {
-        let payload = order_event(records, records);
-        group.throughput(Throughput::Elements(records as u64));
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(exporter.clone())
-            .build();
-        let traces = Traces::with_provider(provider, Duration::from_secs(5), false);
-        let traced = template(OrderDecoder, EngineConfig::default()).with_traces(Some(traces.clone()));
-        group.bench_with_input(
-            BenchmarkId::new("template_otel", records),
-            &payload,
-            |bench, payload| {
+    for (label, sampling) in [
+        ("template_otel", RecordSampling::all()),
+        ("template_otel_sampled", RecordSampling::default()),
+    ] {
+        for records in sizes {
+            let payload = order_event(records, records);
+            group.throughput(Throughput::Elements(records as u64));
+            let (traces, exporter) = in_memory_traces(sampling);
+            let traced = template(OrderDecoder, EngineConfig::default()).with_traces(Some(traces.clone()));
+            group.bench_with_input(BenchmarkId::new(label, records), &payload, |bench, payload| {
                 let _logs = install_logs(Some(&traces));
                 bench.iter(|| {
                     let response = runtime.block_on(through_template(&traced, payload));
                     exporter.reset();
                     black_box(response)
                 });
-            },
-        );
+            });
+        }
     }
     group.finish();
 }

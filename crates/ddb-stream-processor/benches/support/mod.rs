@@ -124,3 +124,7 @@ pub fn info_json_logs(traces: Option<&Traces>) -> Box<dyn Subscriber + Send + Sy
     };
     subscriber(&logs, output, traces)
 }
+
+// Each benchmark uses part of the variants.
+#[allow(dead_code)]
+pub mod variants;

@@ -12,13 +12,14 @@ compile_error!("per-record panic isolation needs `panic = \"unwind\"` in every C
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use tracing::{Span, warn};
 
 use super::config::RetryPolicy;
 use super::deadline::Deadline;
+use super::observer::Retry;
 use super::stop_reason::StopReason;
 use crate::processor::{RecordError, RecordProcessor};
 use crate::record::ChangeRecord;
@@ -45,10 +46,17 @@ impl RecordResult {
     }
 }
 
+/// What a record leaves behind while it is processed.
+pub(crate) struct Trail<'a> {
+    /// The record's span (the caller runs the record in it); it gets the `attempt` field of each
+    /// retry. It is passed in rather than looked up with `Span::current()`, which would ask the
+    /// subscriber's registry for the current span on every record, even when the span is disabled.
+    pub span: &'a Span,
+    /// Each transient failure that was retried (empty, and never allocated, for most records).
+    pub retries: Vec<Retry>,
+}
+
 /// Runs `processor` on `record` until it succeeds, fails for good, panics, or runs out of time.
-/// `span` is the record's span (the caller runs this future in it); it gets the `attempt` field of
-/// each retry. It is passed in rather than looked up with `Span::current()`, which would ask the
-/// subscriber's registry for the current span on every record, even when the record span is disabled.
 pub(crate) async fn process_record<P: RecordProcessor>(
     processor: &P,
     record: &ChangeRecord,
@@ -56,7 +64,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
     log_error_sources: bool,
     deadline: &Deadline,
     rng: &mut fastrand::Rng,
-    span: &Span,
+    trail: &mut Trail<'_>,
 ) -> RecordResult {
     let mut attempt = 0;
     loop {
@@ -71,7 +79,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
         if attempt > 1 {
             // As i64, the type of the span's initial `attempt = 1`: a u32 would reach OpenTelemetry
             // as a string ("2"), next to the integer 1 of the first attempt.
-            span.record("attempt", i64::from(attempt));
+            trail.span.record("attempt", i64::from(attempt));
         }
 
         let error = match run_attempt(processor, record, time_left).await {
@@ -99,15 +107,22 @@ pub(crate) async fn process_record<P: RecordProcessor>(
         if pause >= deadline.working_time_left() {
             return failed(&error, log_error_sources, attempt, true);
         }
+        let message = error.loggable_message(log_error_sources);
         warn!(
             eventId = %record.event_id,
             sequenceNumber = record.sequence_number.as_deref().unwrap_or_default(),
             attempt,
             max_attempts = policy.max_attempts,
             retry_in_ms = pause.as_millis() as u64,
-            error = %error.loggable_message(log_error_sources),
+            error = %message,
             "transient failure; retrying the record in process"
         );
+        trail.retries.push(Retry {
+            attempt,
+            at: SystemTime::now(),
+            error: message,
+            pause,
+        });
         tokio::time::sleep(pause).await;
     }
 }

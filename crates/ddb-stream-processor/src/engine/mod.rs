@@ -30,20 +30,24 @@ mod stop_reason;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{Instrument, Span, debug_span, error, field, info_span, warn};
+use tracing::{Instrument, Span, error, warn};
 
 pub(crate) use attempt::panic_message;
 pub(crate) use config::{DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY};
 pub use config::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
 pub use deadline::Deadline;
 pub use failure::BatchFailure;
-pub use observer::{NoObserver, RecordObserver};
+pub(crate) use observer::record_span;
+pub use observer::{
+    NoObserver, RecordEnding, RecordObserver, RecordSpan, Retry, inside_untraced_record, run_untraced,
+};
 pub use outcome::{BatchOutcome, Disposition, Stop};
 pub use stop_reason::StopReason;
 
 use crate::processor::RecordProcessor;
 use crate::record::{BatchRecord, identity};
-use attempt::{RecordResult, process_record};
+use attempt::{RecordResult, Trail, process_record};
+use observer::Untraced;
 
 /// Processes batches with one configuration. Cheap to share: it holds no per-batch state.
 #[derive(Debug, Clone)]
@@ -145,51 +149,72 @@ impl BatchEngine {
         deadline: &Deadline,
         rng: &mut fastrand::Rng,
     ) -> Attempted {
-        let span = record_span(
-            &record,
-            self.config.log_keys || self.observer.wants_record_spans(),
-        );
-        self.observer.record_started(&span, &record);
-        if self.config.log_keys {
-            span.record("keys", keys_as_json(&record).as_str());
+        let observed = self.observer.record_started(&record, self.config.log_keys);
+        let keys = self.config.log_keys.then(|| keys_as_json(&record));
+        if let Some(keys) = &keys {
+            observed.span.record("keys", keys.as_str());
         }
         let started = tokio::time::Instant::now();
-        // The record's identity is moved out of it after processing, never copied per record.
-        let (result, event_id, sequence_number, operation) = match record {
-            BatchRecord::Change(record) => {
-                let result = process_record(
+        let mut trail = Trail {
+            span: &observed.span,
+            retries: Vec::new(),
+        };
+        let result = match &record {
+            BatchRecord::Change(change) => {
+                let processing = process_record(
                     processor,
-                    &record,
+                    change,
                     &self.config.retry,
                     self.config.log_error_sources,
                     deadline,
                     rng,
-                    &span,
+                    &mut trail,
                 )
-                .instrument(span.clone())
-                .await;
-                let operation = record.operation.as_str().to_owned();
-                (result, record.event_id, record.sequence_number, operation)
+                .instrument(observed.span.clone());
+                if observed.untraced {
+                    Untraced::new(processing).await
+                } else {
+                    processing.await
+                }
             }
+            BatchRecord::Unreadable(unreadable) => RecordResult::NotCompleted(StopReason::Invalid {
+                message: unreadable.to_string(),
+            }),
+        };
+        let time = (result.attempts() > 0).then(|| started.elapsed());
+        self.observer.record_ended(
+            &observed,
+            &record,
+            &RecordEnding {
+                not_completed: match &result {
+                    RecordResult::NotCompleted(reason) => Some(reason),
+                    RecordResult::Succeeded { .. } => None,
+                },
+                attempts: result.attempts(),
+                retries: &trail.retries,
+                keys: keys.as_deref(),
+                elapsed: time,
+            },
+        );
+        // The record's identity is moved out of it, never copied per record.
+        let (event_id, sequence_number, operation) = match record {
+            BatchRecord::Change(change) => (
+                change.event_id,
+                change.sequence_number,
+                change.operation.as_str().to_owned(),
+            ),
             BatchRecord::Unreadable(unreadable) => (
-                RecordResult::NotCompleted(StopReason::Invalid {
-                    message: unreadable.to_string(),
-                }),
                 unreadable.event_id,
                 unreadable.sequence_number,
                 unreadable.event_name,
             ),
         };
-        let time = (result.attempts() > 0).then(|| started.elapsed());
-        if let RecordResult::NotCompleted(reason) = &result {
-            self.observer.record_not_completed(&span, reason);
-        }
         Attempted {
             index,
             event_id,
             sequence_number,
             operation,
-            span,
+            span: observed.span,
             result,
             time,
         }
@@ -250,36 +275,6 @@ impl BatchOutcome {
             });
         }
         Some(attempted.span)
-    }
-}
-
-/// The span every record runs in. Its fields are what the logs show of the record (camelCase, as
-/// they appear at the top level of a JSON log line); `attempt` changes when the record is retried.
-///
-/// It is an INFO span when `info` is set — spans are exported (each record is a child span of the
-/// invocation's trace: the [`RecordObserver`] asks for it) or keys are logged (its `keys` field
-/// reaches the failure's log line) — and a DEBUG span otherwise: per-record detail belongs to DEBUG, and a disabled span costs nothing, where
-/// formatting one per record would cost a 10,000-record batch dearly. The lines that matter (a
-/// failure, a retry) carry the record's identity in their own fields.
-fn record_span(record: &BatchRecord, info: bool) -> Span {
-    let record = identity(record);
-    macro_rules! span_at {
-        ($span:ident) => {
-            $span!(
-                "record",
-                eventId = record.event_id,
-                sequenceNumber = record.sequence_number.unwrap_or_default(),
-                operation = record.event_name,
-                table = record.table_name.unwrap_or_default(),
-                attempt = 1,
-                keys = field::Empty,
-            )
-        };
-    }
-    if info {
-        span_at!(info_span)
-    } else {
-        span_at!(debug_span)
     }
 }
 

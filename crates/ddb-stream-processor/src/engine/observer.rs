@@ -1,30 +1,58 @@
 //! The seam through which the engine reports each record to whoever watches it.
 //!
 //! The engine emits `tracing` spans and events and nothing else; it does not know whether spans are
-//! exported. A [`RecordObserver`] — the trace export is one — is told when a record starts and when
-//! it was not completed, with the record's span, and decides what to attach to it. The default,
-//! [`NoObserver`], does nothing and costs nothing.
+//! exported. A [`RecordObserver`] — the trace export is one — opens the span each record runs in,
+//! and is told how the record ended. The default, [`NoObserver`], opens a DEBUG span (an INFO one
+//! when keys are logged) and costs nothing more.
+//!
+//! An observer may leave a record out of the trace ([`RecordSpan::untraced`]): while it runs,
+//! [`inside_untraced_record`] is true, so the trace export can ignore the spans and events the
+//! processor makes inside it, and the observer can still build a span for it when it ends, if how it
+//! ended calls for one (the trace export does this for failed, retried and slow records).
 
+use std::cell::Cell;
 use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
 
 use tracing::Span;
 
 use super::stop_reason::StopReason;
 use crate::record::BatchRecord;
 
+/// The span every record runs in, at the level of the `tracing` span macro given (`info_span`,
+/// `debug_span`), with the fields that follow the record, if any. Its own fields are what the
+/// logs show of the record (camelCase, as they appear at the top level of a JSON log line);
+/// `attempt` changes when the record is retried, `keys` is filled when keys are logged.
+macro_rules! record_span {
+    ($level:ident, $record:expr $(, $($extra:tt)+)?) => {{
+        let record = $crate::record::identity($record);
+        tracing::$level!(
+            "record",
+            eventId = record.event_id,
+            sequenceNumber = record.sequence_number.unwrap_or_default(),
+            operation = record.event_name,
+            table = record.table_name.unwrap_or_default(),
+            attempt = 1,
+            keys = tracing::field::Empty,
+            $($($extra)+)?
+        )
+    }};
+}
+pub(crate) use record_span;
+
 /// Watches the records of every batch the engine runs.
 pub trait RecordObserver: Send + Sync + Debug {
-    /// `true` when record spans are consumed (exported as trace spans): the engine then opens them
-    /// at INFO instead of DEBUG, where a disabled span costs nothing.
-    fn wants_record_spans(&self) -> bool {
-        false
+    /// Opens the span `record` runs in. `log_keys`: its `keys` field is filled, so it must be at
+    /// least INFO for the log lines to show them. The default is [`RecordSpan::for_logs`].
+    fn record_started(&self, record: &BatchRecord, log_keys: bool) -> RecordSpan {
+        RecordSpan::for_logs(record, log_keys)
     }
 
-    /// A record is about to be processed in `_span`.
-    fn record_started(&self, _span: &Span, _record: &BatchRecord) {}
-
-    /// The record of `_span` was not completed, for `_reason`.
-    fn record_not_completed(&self, _span: &Span, _reason: &StopReason) {}
+    /// `_record`, which ran in `_span`, ended as `_ending` says.
+    fn record_ended(&self, _span: &RecordSpan, _record: &BatchRecord, _ending: &RecordEnding<'_>) {}
 }
 
 /// An observer that does nothing: the engine's default.
@@ -32,3 +60,106 @@ pub trait RecordObserver: Send + Sync + Debug {
 pub struct NoObserver;
 
 impl RecordObserver for NoObserver {}
+
+/// The span a record runs in, and what its observer needs to know of it when it ends.
+#[derive(Debug)]
+pub struct RecordSpan {
+    /// The span: its fields are what the log lines written inside it show of the record.
+    pub span: Span,
+    /// The record is left out of the trace: while it runs, [`inside_untraced_record`] is true.
+    pub untraced: bool,
+    /// When the record started, for an observer that builds its span when it ends.
+    pub started_at: Option<SystemTime>,
+}
+
+impl RecordSpan {
+    /// The span of a record when no trace is exported: DEBUG, where a disabled span costs
+    /// nothing (formatting one per record would cost a 10,000-record batch dearly), or INFO when
+    /// `log_keys` (its `keys` field reaches the failure's log line). The lines that matter (a
+    /// failure, a retry) carry the record's identity in their own fields either way.
+    pub fn for_logs(record: &BatchRecord, log_keys: bool) -> Self {
+        let span = if log_keys {
+            record_span!(info_span, record)
+        } else {
+            record_span!(debug_span, record)
+        };
+        Self {
+            span,
+            untraced: false,
+            started_at: None,
+        }
+    }
+}
+
+/// How a record ended, as its observer is told.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordEnding<'a> {
+    /// Why it was not completed; `None` when it succeeded.
+    pub not_completed: Option<&'a StopReason>,
+    /// Attempts made (0 for a record that could not be read).
+    pub attempts: u32,
+    /// The transient failures that were retried, in order.
+    pub retries: &'a [Retry],
+    /// The item keys in DynamoDB JSON, when keys are logged.
+    pub keys: Option<&'a str>,
+    /// From its start to its end, retries and pauses included; `None` when it was never attempted.
+    pub elapsed: Option<Duration>,
+}
+
+/// A transient failure the engine retried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// The attempt that failed (1 for the first).
+    pub attempt: u32,
+    /// When it failed.
+    pub at: SystemTime,
+    /// The failure, as its log line gives it (its cause withheld unless sources are logged).
+    pub error: String,
+    /// The pause before the next attempt.
+    pub pause: Duration,
+}
+
+thread_local! {
+    static UNTRACED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while a record left out of the trace is being processed on this thread.
+pub fn inside_untraced_record() -> bool {
+    UNTRACED.with(Cell::get)
+}
+
+/// Runs `f` with [`inside_untraced_record`] true (an observer opens the span of an untraced
+/// record this way).
+pub fn run_untraced<R>(f: impl FnOnce() -> R) -> R {
+    let outer = UNTRACED.with(|untraced| untraced.replace(true));
+    let result = f();
+    UNTRACED.with(|untraced| untraced.set(outer));
+    result
+}
+
+pin_project_lite::pin_project! {
+    /// Runs a future with [`inside_untraced_record`] true during each of its polls (only those:
+    /// with per-key concurrency, other records run between them on the same thread).
+    pub(crate) struct Untraced<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> Untraced<F> {
+    /// `future`, left out of the trace.
+    pub(crate) fn new(future: F) -> Self {
+        Self { future }
+    }
+}
+
+impl<F: Future> Future for Untraced<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<F::Output> {
+        let outer = UNTRACED.with(|untraced| untraced.replace(true));
+        let polled = self.project().future.poll(context);
+        UNTRACED.with(|untraced| untraced.set(outer));
+        polled
+    }
+}

@@ -4,6 +4,7 @@
 //! expected; nothing is silently replaced by a default. [`SETTINGS`] lists every variable with its
 //! default and meaning; `obsctl render` writes the README's configuration table from it.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
@@ -13,7 +14,10 @@ use crate::engine::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, Retr
 use crate::telemetry::logs::{LogFormat, LogSettings};
 use crate::telemetry::metrics::emf::{validate_dimension_value, validate_namespace};
 use crate::telemetry::metrics::{DEFAULT_MAX_SAMPLES, DEFAULT_NAMESPACE, DEFAULT_SERVICE, MetricsConfig};
-use crate::telemetry::traces::{DEFAULT_FLUSH_TIMEOUT, TraceSettings};
+use crate::telemetry::traces::{
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_SAMPLE_EVERY, DEFAULT_SLOW_RECORD, RecordSampling, RecordSpans,
+    TraceSettings,
+};
 
 /// One documented environment variable.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,12 @@ pub(crate) const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub(crate) const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// The flush budget of the traces per invocation.
 pub(crate) const TRACE_FLUSH_TIMEOUT_MS: &str = "PROCESSOR_TRACE_FLUSH_TIMEOUT_MS";
+/// Which record spans are exported: `all`, `sampled` or `problems`.
+pub(crate) const TRACE_RECORDS: &str = "PROCESSOR_TRACE_RECORDS";
+/// With `sampled`, 1 in how many of the other records gets a span.
+pub(crate) const TRACE_SAMPLE_EVERY: &str = "PROCESSOR_TRACE_SAMPLE_EVERY";
+/// A record at least this slow always gets a span (unless every record does anyway).
+pub(crate) const TRACE_SLOW_RECORD_MS: &str = "PROCESSOR_TRACE_SLOW_RECORD_MS";
 /// The trace propagators; `xray-lambda` makes the X-Ray trace header the parent.
 pub(crate) const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// The batch span processor's queue size (read by the SDK).
@@ -157,6 +167,21 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "longest wait per invocation for the spans to be exported, also the exporter's HTTP timeout; added to the deadline margin (10 to 10000)",
     },
     Setting {
+        name: TRACE_RECORDS,
+        default: "sampled",
+        meaning: "which records get a span: `all`; `sampled`, failed, retried and slow records and 1 in PROCESSOR_TRACE_SAMPLE_EVERY of the others; `problems`, failed, retried and slow records only. The invocation span is always exported",
+    },
+    Setting {
+        name: TRACE_SAMPLE_EVERY,
+        default: "100",
+        meaning: "with `sampled`, 1 in how many of the other records gets a span (1 to 1000000; 1 is every record)",
+    },
+    Setting {
+        name: TRACE_SLOW_RECORD_MS,
+        default: "1000",
+        meaning: "with `sampled` or `problems`, a record that takes at least this long, retries included, gets a span (1 to 900000)",
+    },
+    Setting {
         name: OTEL_PROPAGATORS,
         default: "(unset)",
         meaning: "with `xray-lambda` (or `xray`), the invocation's X-Ray trace header becomes the parent of its span and trace ids use X-Ray's format",
@@ -187,6 +212,68 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "a `tracing` filter such as `info,ddb_stream_processor=debug`, used when AWS_LAMBDA_LOG_LEVEL is unset",
     },
 ];
+
+/// Which record spans are exported, from `PROCESSOR_TRACE_RECORDS`, `PROCESSOR_TRACE_SAMPLE_EVERY`
+/// and `PROCESSOR_TRACE_SLOW_RECORD_MS`. A sample rate or a slowness threshold that the policy
+/// would ignore is an error: it says the policy is not what its author thinks.
+fn record_sampling(
+    variable: &impl Fn(&'static str) -> Option<(&'static str, String)>,
+    problems: &mut Problems,
+) -> RecordSampling {
+    let every = variable(TRACE_SAMPLE_EVERY).map(|found| {
+        let every = problems.or(whole_number(found.clone(), 1, 1_000_000), 1);
+        (
+            found,
+            NonZeroU32::new(every as u32).unwrap_or(DEFAULT_SAMPLE_EVERY),
+        )
+    });
+    let slow = variable(TRACE_SLOW_RECORD_MS).map(|found| {
+        let slow = Duration::from_millis(problems.or(whole_number(found.clone(), 1, 900_000), 1));
+        (found, slow)
+    });
+    let policy = variable(TRACE_RECORDS);
+    let spans = match &policy {
+        None => RecordSpans::Sampled {
+            every: every.as_ref().map_or(DEFAULT_SAMPLE_EVERY, |(_, every)| *every),
+        },
+        Some((_, value)) if value.eq_ignore_ascii_case("sampled") => RecordSpans::Sampled {
+            every: every.as_ref().map_or(DEFAULT_SAMPLE_EVERY, |(_, every)| *every),
+        },
+        Some((_, value)) if value.eq_ignore_ascii_case("all") => RecordSpans::All,
+        Some((_, value)) if value.eq_ignore_ascii_case("problems") => RecordSpans::Problems,
+        Some((variable, value)) => problems.or(
+            Err(ConfigError {
+                variable,
+                value: value.clone(),
+                expected: "`all`, `sampled` or `problems`".into(),
+            }),
+            RecordSpans::All,
+        ),
+    };
+    let policy_value = policy.map_or_else(|| "sampled (the default)".to_owned(), |(_, value)| value);
+    if let (Some(((variable, value), _)), RecordSpans::All | RecordSpans::Problems) = (&every, spans) {
+        problems.0.push(ConfigError {
+            variable,
+            value: value.clone(),
+            expected: format!(
+                "unset, since {TRACE_RECORDS} is {policy_value:?}: a sample rate applies to `sampled` only"
+            ),
+        });
+    }
+    if let (Some(((variable, value), _)), RecordSpans::All) = (&slow, spans) {
+        problems.0.push(ConfigError {
+            variable,
+            value: value.clone(),
+            expected: format!(
+                "unset, since {TRACE_RECORDS} is {policy_value:?}: every record has a span already"
+            ),
+        });
+    }
+    RecordSampling {
+        spans,
+        slow: slow.map_or(DEFAULT_SLOW_RECORD, |(_, slow)| slow),
+    }
+}
 
 /// A variable has a value the function cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -301,6 +388,7 @@ impl Settings {
                 Some(found) => problems.or(whole_number(found, 1, 1_000_000).map(|_| true), false),
                 None => false,
             },
+            records: record_sampling(&variable, &mut problems),
         };
 
         let metrics = MetricsConfig {
@@ -673,6 +761,59 @@ mod tests {
     }
 
     #[test]
+    fn record_spans_are_sampled_by_default_and_each_policy_reads_its_own_settings() {
+        let sampling = |pairs: &[(&str, &str)]| settings(pairs).map(|read| read.traces.records);
+        let every = |n: u32| NonZeroU32::new(n).unwrap();
+        assert_eq!(sampling(&[]), Ok(RecordSampling::default()));
+        assert_eq!(
+            RecordSampling::default(),
+            RecordSampling {
+                spans: RecordSpans::Sampled { every: every(100) },
+                slow: Duration::from_secs(1),
+            }
+        );
+        assert_eq!(
+            sampling(&[(TRACE_RECORDS, "ALL")]),
+            Ok(RecordSampling {
+                spans: RecordSpans::All,
+                slow: Duration::from_secs(1),
+            })
+        );
+        assert_eq!(
+            sampling(&[(TRACE_SAMPLE_EVERY, "7"), (TRACE_SLOW_RECORD_MS, "250")]),
+            Ok(RecordSampling {
+                spans: RecordSpans::Sampled { every: every(7) },
+                slow: Duration::from_millis(250),
+            })
+        );
+        assert_eq!(
+            sampling(&[(TRACE_RECORDS, "problems"), (TRACE_SLOW_RECORD_MS, "20")]),
+            Ok(RecordSampling {
+                spans: RecordSpans::Problems,
+                slow: Duration::from_millis(20),
+            })
+        );
+    }
+
+    #[test]
+    fn a_record_span_setting_the_policy_ignores_is_an_error() {
+        let error = settings(&[(TRACE_RECORDS, "all"), (TRACE_SAMPLE_EVERY, "10")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PROCESSOR_TRACE_SAMPLE_EVERY=\"10\" is not valid: unset, since PROCESSOR_TRACE_RECORDS is \
+             \"all\": a sample rate applies to `sampled` only"
+        );
+        let error = settings(&[(TRACE_RECORDS, "problems"), (TRACE_SAMPLE_EVERY, "10")]).unwrap_err();
+        assert_eq!(error.variable, TRACE_SAMPLE_EVERY);
+        let error = settings(&[(TRACE_RECORDS, "all"), (TRACE_SLOW_RECORD_MS, "10")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PROCESSOR_TRACE_SLOW_RECORD_MS=\"10\" is not valid: unset, since PROCESSOR_TRACE_RECORDS is \
+             \"all\": every record has a span already"
+        );
+    }
+
+    #[test]
     fn a_bad_value_names_the_variable_and_what_is_expected() {
         let cases = [
             (MAX_ATTEMPTS, "0", "a whole number from 1 to 20"),
@@ -700,6 +841,9 @@ mod tests {
             (METRICS_MAX_SAMPLES, "0", "a whole number from 1 to 10000"),
             (MAX_IN_FLIGHT, "0", "a whole number from 1 to 1000"),
             (LOG_LEVEL, "verbose", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
+            (TRACE_RECORDS, "some", "`all`, `sampled` or `problems`"),
+            (TRACE_SAMPLE_EVERY, "0", "a whole number from 1 to 1000000"),
+            (TRACE_SLOW_RECORD_MS, "0", "a whole number from 1 to 900000"),
         ];
         for (variable, value, expected) in cases {
             let error = settings(&[(variable, value)]).unwrap_err();

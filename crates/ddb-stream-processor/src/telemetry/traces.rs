@@ -39,27 +39,30 @@
 //! invocations) becomes the parent of the invocation span, and trace ids are generated in X-Ray's
 //! format. The trace header is always in the logs as `xrayTraceId`.
 
-use std::time::Duration;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::SecondsFormat;
-use opentelemetry::Context;
-#[cfg(feature = "otlp")]
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{Status, TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
 #[cfg(feature = "otlp")]
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
 #[cfg(feature = "otlp")]
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 #[cfg(feature = "otlp")]
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, dynamic_filter_fn, filter_fn};
 use tracing_subscriber::{Layer, Registry};
 
-use crate::engine::{RecordObserver, StopReason};
+use crate::engine::{
+    RecordEnding, RecordObserver, RecordSpan, StopReason, inside_untraced_record, record_span, run_untraced,
+};
 use crate::lambda::event::table_name_of;
 use crate::record::{BatchRecord, Operation, identity};
 use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
@@ -83,6 +86,8 @@ pub struct TraceSettings {
     pub xray_propagation: bool,
     /// `OTEL_BSP_MAX_QUEUE_SIZE` is set: the SDK reads it and the template leaves the queue alone.
     pub queue_size_from_environment: bool,
+    /// Which record spans are exported.
+    pub records: RecordSampling,
 }
 
 impl Default for TraceSettings {
@@ -92,6 +97,7 @@ impl Default for TraceSettings {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             xray_propagation: false,
             queue_size_from_environment: false,
+            records: RecordSampling::default(),
         }
     }
 }
@@ -113,12 +119,18 @@ pub struct FunctionIdentity {
     pub log_stream: Option<String>,
 }
 
-/// The trace pipeline: the SDK provider with its OTLP exporter, and the flush budget.
+/// The trace pipeline: the SDK provider with its OTLP exporter, the flush budget, and which
+/// record spans are exported.
 #[derive(Debug, Clone)]
 pub struct Traces {
     provider: SdkTracerProvider,
+    /// Builds the spans of records left out when they started and kept when they ended.
+    tracer: SdkTracer,
     flush_timeout: Duration,
     xray_propagation: bool,
+    sampling: RecordSampling,
+    /// Records started so far, for 1 in N.
+    records_seen: Arc<AtomicU64>,
 }
 
 /// Tracing was asked for but cannot start.
@@ -188,31 +200,59 @@ impl Traces {
         if settings.xray_propagation {
             builder = builder.with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default());
         }
-        Ok(Self::with_provider(
-            builder.build(),
-            settings.flush_timeout,
-            settings.xray_propagation,
-        ))
+        Ok(
+            Self::with_provider(builder.build(), settings.flush_timeout, settings.xray_propagation)
+                .with_record_sampling(settings.records),
+        )
     }
 
-    /// A pipeline around an existing provider (tests use one with an in-memory exporter).
+    /// A pipeline around an existing provider (tests use one with an in-memory exporter), with
+    /// the default [`RecordSampling`].
     pub fn with_provider(
         provider: SdkTracerProvider,
         flush_timeout: Duration,
         xray_propagation: bool,
     ) -> Self {
         Self {
+            tracer: provider.tracer(SCOPE),
             provider,
             flush_timeout,
             xray_propagation,
+            sampling: RecordSampling::default(),
+            records_seen: Arc::new(AtomicU64::new(0)),
         }
     }
 
+    /// Exports the record spans `sampling` keeps.
+    pub fn with_record_sampling(mut self, sampling: RecordSampling) -> Self {
+        self.sampling = sampling;
+        self
+    }
+
+    /// Which record spans are exported.
+    pub fn record_sampling(&self) -> RecordSampling {
+        self.sampling
+    }
+
     /// The `tracing` layer that turns INFO spans into OpenTelemetry spans.
+    ///
+    /// Without the attributes tracing-opentelemetry adds to every span by default, each of which a
+    /// 10,000-record batch pays 10,000 times: the source location (`code.*`: the template's own
+    /// file and line, the same on every record span), the thread (`thread.*`: the function runs on
+    /// one thread), and busy and idle times (`busy_ns`, `idle_ns`: two clock reads on every poll;
+    /// the span's start and end are the times that matter).
     pub fn layer(&self) -> Box<dyn Layer<Registry> + Send + Sync> {
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer(SCOPE))
-            .with_filter(LevelFilter::INFO.and(filter_fn(is_not_a_repeated_failure)))
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_target(false)
+            .with_filter(
+                LevelFilter::INFO
+                    .and(filter_fn(is_not_a_repeated_failure))
+                    .and(dynamic_filter_fn(|_, _| !inside_untraced_record())),
+            )
             .boxed()
     }
 
@@ -327,59 +367,220 @@ impl Traces {
     }
 }
 
-/// Sets the document attributes of a record span.
-fn annotate_record(span: &Span, record: &BatchRecord) {
-    let created = match record {
-        BatchRecord::Change(change) => change.approximate_creation_time,
-        BatchRecord::Unreadable(_) => None,
-    };
-    let record = identity(record);
-    let operation = match Operation::from_event_name(record.event_name) {
+/// Which records get a span of their own. The invocation span is always exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordSpans {
+    /// Every record, whatever happens to it.
+    All,
+    /// Failed, retried and slow records, and one in `every` of the others.
+    Sampled {
+        /// 1 in how many of the other records gets a span.
+        every: NonZeroU32,
+    },
+    /// Failed, retried and slow records only.
+    Problems,
+}
+
+/// The default of `PROCESSOR_TRACE_SAMPLE_EVERY`.
+pub const DEFAULT_SAMPLE_EVERY: NonZeroU32 = NonZeroU32::new(100).expect("not zero");
+/// The default of `PROCESSOR_TRACE_SLOW_RECORD_MS`.
+pub const DEFAULT_SLOW_RECORD: Duration = Duration::from_millis(1_000);
+
+/// Which record spans are exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordSampling {
+    /// The policy.
+    pub spans: RecordSpans,
+    /// A record that takes at least this long (retries and pauses included) always gets a span.
+    pub slow: Duration,
+}
+
+impl Default for RecordSampling {
+    fn default() -> Self {
+        Self {
+            spans: RecordSpans::Sampled {
+                every: DEFAULT_SAMPLE_EVERY,
+            },
+            slow: DEFAULT_SLOW_RECORD,
+        }
+    }
+}
+
+impl RecordSampling {
+    /// Every record in its span.
+    pub fn all() -> Self {
+        Self {
+            spans: RecordSpans::All,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a record left out of the trace when it started gets a span when it ends, if it does.
+fn reason_to_keep(ending: &RecordEnding<'_>, slow: Duration) -> Option<&'static str> {
+    if ending.not_completed.is_some() {
+        Some("failed")
+    } else if !ending.retries.is_empty() {
+        Some("retried")
+    } else if ending.elapsed.is_some_and(|elapsed| elapsed >= slow) {
+        Some("slow")
+    } else {
+        None
+    }
+}
+
+/// The document operation of a record (`insert`, `edit`, `delete`), as the FaaS conventions name it.
+fn document_operation(event_name: &str) -> &'static str {
+    match Operation::from_event_name(event_name) {
         Some(Operation::Insert) => "insert",
         Some(Operation::Modify) => "edit",
         Some(Operation::Remove) => "delete",
         None => "unknown",
-    };
-    span.set_attribute("faas.document.operation", operation);
-    if let Some(table) = record.table_name {
-        span.set_attribute("faas.document.collection", table.to_owned());
     }
-    if let Some(created) = created {
-        span.set_attribute(
-            "faas.document.time",
-            created.to_rfc3339_opts(SecondsFormat::Millis, true),
-        );
-    }
-    if let Some(sequence_number) = record.sequence_number {
-        span.set_attribute("aws.dynamodb.stream.sequence_number", sequence_number.to_owned());
-    }
-    span.set_attribute("aws.dynamodb.stream.event_id", record.event_id.to_owned());
 }
 
-/// Marks a record span as failed, with the reason.
-fn record_failed(span: &Span, reason: &StopReason) {
-    let error_type = match reason {
+/// When the change was made, for `faas.document.time`.
+fn document_time(record: &BatchRecord) -> Option<String> {
+    match record {
+        BatchRecord::Change(change) => change
+            .approximate_creation_time
+            .map(|created| created.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        BatchRecord::Unreadable(_) => None,
+    }
+}
+
+/// What a record's span says about the record: its log fields and the FaaS document conventions.
+/// A span opened when the record starts gets them as fields ([`Traces::record_started`]); a span
+/// built when it ends gets them from here, so both say the same.
+fn record_attributes(record: &BatchRecord, attempts: u32, keys: Option<&str>) -> Vec<KeyValue> {
+    let time = document_time(record);
+    let record = identity(record);
+    let mut attributes = Vec::with_capacity(13);
+    attributes.push(KeyValue::new("eventId", record.event_id.to_owned()));
+    attributes.push(KeyValue::new(
+        "sequenceNumber",
+        record.sequence_number.unwrap_or_default().to_owned(),
+    ));
+    attributes.push(KeyValue::new("operation", record.event_name.to_owned()));
+    attributes.push(KeyValue::new(
+        "table",
+        record.table_name.unwrap_or_default().to_owned(),
+    ));
+    attributes.push(KeyValue::new("attempt", i64::from(attempts.max(1))));
+    if let Some(keys) = keys {
+        attributes.push(KeyValue::new("keys", keys.to_owned()));
+    }
+    attributes.push(KeyValue::new(
+        "faas.document.operation",
+        document_operation(record.event_name),
+    ));
+    if let Some(table) = record.table_name {
+        attributes.push(KeyValue::new("faas.document.collection", table.to_owned()));
+    }
+    if let Some(time) = time {
+        attributes.push(KeyValue::new("faas.document.time", time));
+    }
+    if let Some(sequence_number) = record.sequence_number {
+        attributes.push(KeyValue::new(
+            "aws.dynamodb.stream.sequence_number",
+            sequence_number.to_owned(),
+        ));
+    }
+    attributes.push(KeyValue::new(
+        "aws.dynamodb.stream.event_id",
+        record.event_id.to_owned(),
+    ));
+    attributes
+}
+
+/// The `error.type` of a record that was not completed.
+fn error_type(reason: &StopReason) -> &'static str {
+    match reason {
         StopReason::Failed { kind, .. } => kind.as_str(),
         StopReason::Invalid { .. } => "invalid_record",
         StopReason::Panicked { .. } => "panic",
         StopReason::DeadlineReached { .. } => "deadline",
-    };
-    span.set_attribute("error.type", error_type);
-    span.set_status(Status::error(reason.to_string()));
+    }
 }
 
-/// Record spans are exported: the engine opens them at INFO, and each gets the document attributes
-/// and, when the record was not completed, error status with the reason.
+/// Record spans follow [`RecordSampling`]: a record sampled when it starts runs in an INFO span with
+/// the document conventions as fields, which the trace export turns into a span (with the spans and
+/// events the processor makes inside it); any other record runs untraced (the export ignores
+/// what happens inside it), and gets a span built from what the engine measured when it ends, if
+/// it failed, was retried or was slow.
 impl RecordObserver for Traces {
-    fn wants_record_spans(&self) -> bool {
-        true
+    fn record_started(&self, record: &BatchRecord, log_keys: bool) -> RecordSpan {
+        let sampled = match self.sampling.spans {
+            RecordSpans::All => true,
+            RecordSpans::Sampled { every } => {
+                self.records_seen.fetch_add(1, Ordering::Relaxed) % u64::from(every.get()) == 0
+            }
+            RecordSpans::Problems => false,
+        };
+        if !sampled {
+            // Opened untraced, so that the export ignores it even when keys make it an INFO span.
+            let span = run_untraced(|| RecordSpan::for_logs(record, log_keys).span);
+            return RecordSpan {
+                span,
+                untraced: true,
+                started_at: Some(SystemTime::now()),
+            };
+        }
+        let time = document_time(record);
+        let conventions = identity(record);
+        let span = record_span!(
+            info_span,
+            record,
+            faas.document.operation = document_operation(conventions.event_name),
+            faas.document.collection = conventions.table_name,
+            faas.document.time = time.as_deref(),
+            aws.dynamodb.stream.sequence_number = conventions.sequence_number,
+            aws.dynamodb.stream.event_id = conventions.event_id,
+        );
+        RecordSpan {
+            span,
+            untraced: false,
+            started_at: None,
+        }
     }
 
-    fn record_started(&self, span: &Span, record: &BatchRecord) {
-        annotate_record(span, record);
-    }
-
-    fn record_not_completed(&self, span: &Span, reason: &StopReason) {
-        record_failed(span, reason);
+    fn record_ended(&self, observed: &RecordSpan, record: &BatchRecord, ending: &RecordEnding<'_>) {
+        if !observed.untraced {
+            if let Some(reason) = ending.not_completed {
+                observed.span.set_attribute("error.type", error_type(reason));
+                observed.span.set_status(Status::error(reason.to_string()));
+            }
+            return;
+        }
+        let Some(kept_because) = reason_to_keep(ending, self.sampling.slow) else {
+            return;
+        };
+        let started_at = observed.started_at.unwrap_or_else(SystemTime::now);
+        let mut attributes = record_attributes(record, ending.attempts, ending.keys);
+        attributes.push(KeyValue::new("sampling.kept_because", kept_because));
+        // The invocation span: the record span was exited, so it is the current one.
+        let parent = Span::current().context();
+        let mut span = self
+            .tracer
+            .span_builder("record")
+            .with_start_time(started_at)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        for retry in ending.retries {
+            span.add_event_with_timestamp(
+                "transient failure; retrying the record in process",
+                retry.at,
+                vec![
+                    KeyValue::new("attempt", i64::from(retry.attempt)),
+                    KeyValue::new("error", retry.error.clone()),
+                    KeyValue::new("retry_in_ms", retry.pause.as_millis() as i64),
+                ],
+            );
+        }
+        if let Some(reason) = ending.not_completed {
+            span.set_attribute(KeyValue::new("error.type", error_type(reason)));
+            span.set_status(Status::error(reason.to_string()));
+        }
+        span.end();
     }
 }

@@ -10,12 +10,15 @@ use ddb_stream_processor::telemetry::logs::{LogFormat, LogSettings};
 use ddb_stream_processor::telemetry::logs::{LogOutput, MemoryWriter, subscriber};
 use ddb_stream_processor::telemetry::metrics::sink::MemorySink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::telemetry::traces::Traces;
-use ddb_stream_processor::{FailureKind, Invocation, StreamHandler};
+use ddb_stream_processor::telemetry::traces::{RecordSampling, RecordSpans, Traces};
+use ddb_stream_processor::{
+    ChangeRecord, FailureKind, Invocation, RecordError, RecordProcessor, StreamHandler,
+};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value as OtelValue};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::support::emf_validator::values_by_metric;
 use crate::support::tracing_isolation;
@@ -25,8 +28,8 @@ use ddb_stream_processor::testing::{Behaviour, ScriptedProcessor};
 const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders-stream:live";
 const XRAY_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
-struct Traced {
-    handler: StreamHandler<ScriptedProcessor>,
+struct Traced<P = ScriptedProcessor> {
+    handler: StreamHandler<P>,
     exporter: InMemorySpanExporter,
     metrics: Arc<MemorySink>,
     _subscriber: tracing::subscriber::DefaultGuard,
@@ -53,14 +56,24 @@ where
     tracing::subscriber::set_default(subscriber(&logs, output, traces))
 }
 
-/// A handler whose spans go through a batch processor (5 s schedule) into memory, with the logs
-/// discarded, installed as this thread's subscriber.
+/// A handler whose spans go through a batch processor (5 s schedule) into memory, every record in
+/// its span, with the logs discarded, installed as this thread's subscriber.
 fn traced(processor: ScriptedProcessor, xray_propagation: bool) -> Traced {
+    traced_with(processor, xray_propagation, RecordSampling::all())
+}
+
+/// [`traced`], with the record spans `sampling` keeps.
+fn traced_with<P: RecordProcessor>(
+    processor: P,
+    xray_propagation: bool,
+    sampling: RecordSampling,
+) -> Traced<P> {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter.clone())
         .build();
-    let traces = Traces::with_provider(provider, Duration::from_secs(5), xray_propagation);
+    let traces = Traces::with_provider(provider, Duration::from_secs(5), xray_propagation)
+        .with_record_sampling(sampling);
     let guard = install_subscriber(std::io::sink, Some(&traces));
     let metrics = Arc::new(MemorySink::default());
     let handler = StreamHandler::new(processor)
@@ -435,7 +448,8 @@ async fn a_ten_thousand_record_batch_loses_no_span() {
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .build();
-    let traces = Traces::with_provider(provider, Duration::from_secs(5), false);
+    let traces = Traces::with_provider(provider, Duration::from_secs(5), false)
+        .with_record_sampling(RecordSampling::all());
     let _guard = install_subscriber(std::io::sink, Some(&traces));
     let handler = StreamHandler::new(ScriptedProcessor::new()).with_traces(Some(traces));
     handler
@@ -446,6 +460,220 @@ async fn a_ten_thousand_record_batch_loses_no_span() {
         exporter.get_finished_spans().unwrap().len(),
         10_001,
         "every record span and the invocation"
+    );
+}
+
+#[tokio::test]
+async fn by_default_one_record_in_a_hundred_has_a_span() {
+    let traced = traced_with(ScriptedProcessor::new(), false, RecordSampling::default());
+    traced
+        .handler
+        .handle_payload(&payload(10_000), &invocation("req-1"))
+        .await
+        .unwrap();
+    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    assert_eq!(
+        records.len(),
+        100,
+        "1 in 100 of 10,000 records that all succeed at once"
+    );
+    let sampled: Vec<String> = records.iter().map(|record| text(record, "eventId")).collect();
+    assert_eq!(sampled[..3], [event_id(0), event_id(100), event_id(200)]);
+    for record in &records {
+        assert_eq!(record.parent_span_id, root.span_context.span_id());
+        assert_eq!(attribute(record, "sampling.kept_because"), None);
+    }
+}
+
+/// Seven records: 1 is retried once, 4 takes 60 ms, 6 fails for good (the checkpoint). With
+/// `slow` at 30 ms, records 1, 4 and 6 must have spans under any policy.
+fn troubled_batch() -> (ScriptedProcessor, Vec<u8>, Duration) {
+    let processor = ScriptedProcessor::new()
+        .on(
+            event_id(1),
+            Behaviour::FailTimes {
+                kind: FailureKind::Transient,
+                times: 1,
+            },
+        )
+        .on(event_id(4), Behaviour::Sleep(Duration::from_millis(60)))
+        .on(event_id(6), Behaviour::AlwaysFail(FailureKind::Permanent));
+    (processor, payload(7), Duration::from_millis(30))
+}
+
+/// The record spans of one invocation of the troubled batch under `spans`, by record index, and the
+/// invocation span.
+async fn troubled_spans(spans: RecordSpans) -> (SpanData, Vec<(usize, SpanData)>) {
+    let (processor, payload, slow) = troubled_batch();
+    let traced = traced_with(processor, false, RecordSampling { spans, slow });
+    traced
+        .handler
+        .handle_payload(&payload, &invocation("req-1"))
+        .await
+        .unwrap();
+    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let mut indexed: Vec<(usize, SpanData)> = records
+        .into_iter()
+        .map(|record| {
+            let index = (0..7)
+                .find(|index| text(&record, "eventId") == event_id(*index))
+                .unwrap();
+            (index, record)
+        })
+        .collect();
+    indexed.sort_by_key(|(index, _)| *index);
+    (root, indexed)
+}
+
+#[tokio::test]
+async fn problems_keeps_the_failed_retried_and_slow_records_and_says_why() {
+    let (root, records) = troubled_spans(RecordSpans::Problems).await;
+    let kept: Vec<(usize, String)> = records
+        .iter()
+        .map(|(index, record)| (*index, text(record, "sampling.kept_because")))
+        .collect();
+    assert_eq!(
+        kept,
+        [(1, "retried".into()), (4, "slow".into()), (6, "failed".into())]
+    );
+    for (_, record) in &records {
+        assert_eq!(
+            record.parent_span_id,
+            root.span_context.span_id(),
+            "a child of the invocation"
+        );
+        assert_eq!(record.span_context.trace_id(), root.span_context.trace_id());
+        assert!(record.start_time <= record.end_time);
+        assert_eq!(record.name, "record");
+        assert_eq!(text(record, "faas.document.operation"), "insert");
+        assert_eq!(text(record, "faas.document.collection"), "Orders");
+        assert!(!text(record, "faas.document.time").is_empty());
+    }
+    let (_, retried) = &records[0];
+    assert_eq!(attribute(retried, "attempt"), Some(OtelValue::I64(2)));
+    assert_eq!(retried.status, Status::Unset);
+    let retries: Vec<&opentelemetry::trace::Event> = retried.events.iter().collect();
+    assert_eq!(retries.len(), 1, "one retry: {retries:?}");
+    assert_eq!(
+        retries[0].name,
+        "transient failure; retrying the record in process"
+    );
+    assert!(retried.start_time <= retries[0].timestamp && retries[0].timestamp <= retried.end_time);
+    assert!(
+        retries[0]
+            .attributes
+            .iter()
+            .any(|attribute| attribute.key.as_str() == "attempt" && attribute.value == OtelValue::I64(1)),
+        "{retries:?}"
+    );
+    let (_, slow) = &records[1];
+    let took = slow.end_time.duration_since(slow.start_time).unwrap();
+    assert!(
+        took >= Duration::from_millis(60),
+        "the span covers the record: {took:?}"
+    );
+    let (_, failed) = &records[2];
+    assert_eq!(text(failed, "error.type"), "permanent");
+    assert_eq!(
+        text(failed, "aws.dynamodb.stream.sequence_number"),
+        sequence_number(6)
+    );
+    assert!(
+        matches!(&failed.status, Status::Error { description } if description.contains("scripted failure"))
+    );
+    assert_eq!(text(&root, "aws.dynamodb.stream.checkpoint"), sequence_number(6));
+}
+
+#[tokio::test]
+async fn sampled_adds_one_in_n_of_the_other_records() {
+    // Records 0, 3 and 6 are sampled when they start; 1, 4 and 6 have a span for what happened.
+    let every = std::num::NonZeroU32::new(3).unwrap();
+    let (_, records) = troubled_spans(RecordSpans::Sampled { every }).await;
+    let kept: Vec<(usize, String)> = records
+        .iter()
+        .map(|(index, record)| (*index, text(record, "sampling.kept_because")))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (0, String::new()),
+            (1, "retried".into()),
+            (3, String::new()),
+            (4, "slow".into()),
+            (6, String::new()),
+        ],
+        "a sampled record needs no reason"
+    );
+    let (_, failed) = &records[4];
+    assert_eq!(text(failed, "error.type"), "permanent", "sampled and failed");
+    assert!(matches!(failed.status, Status::Error { .. }));
+}
+
+/// Opens a span of its own for every record (a call to another service) and logs an error in it.
+struct CallsAnotherService;
+
+impl RecordProcessor for CallsAnotherService {
+    async fn process(&self, _record: &ChangeRecord) -> Result<(), RecordError> {
+        async { tracing::error!("the other service answered slowly") }
+            .instrument(tracing::info_span!("other-service"))
+            .await;
+        tracing::error!("logged in the record");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn what_a_processor_traces_follows_its_record_into_or_out_of_the_trace() {
+    let every = std::num::NonZeroU32::new(2).unwrap();
+    let sampling = RecordSampling {
+        spans: RecordSpans::Sampled { every },
+        ..RecordSampling::default()
+    };
+    let traced = traced_with(CallsAnotherService, false, sampling);
+    traced
+        .handler
+        .handle_payload(&payload(2), &invocation("req-1"))
+        .await
+        .unwrap();
+    let spans = traced.exporter.get_finished_spans().unwrap();
+    let named = |name: &str| -> Vec<&SpanData> { spans.iter().filter(|span| span.name == name).collect() };
+    let (records, calls) = (named("record"), named("other-service"));
+    assert_eq!(
+        records.len(),
+        1,
+        "record 0 is sampled, record 1 is not: {spans:#?}"
+    );
+    assert_eq!(text(records[0], "eventId"), event_id(0));
+    assert_eq!(
+        calls.len(),
+        1,
+        "only the sampled record's call is exported: {spans:#?}"
+    );
+    assert_eq!(calls[0].parent_span_id, records[0].span_context.span_id());
+    assert!(
+        records[0]
+            .events
+            .iter()
+            .any(|event| event.name == "logged in the record"),
+        "{:?}",
+        records[0].events
+    );
+    let root = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(
+        root.status,
+        Status::Unset,
+        "an untraced record's ERROR line is not the invocation's"
+    );
+    assert!(
+        !root
+            .events
+            .iter()
+            .any(|event| event.name.contains("logged") || event.name.contains("other service")),
+        "{:?}",
+        root.events
     );
 }
 
