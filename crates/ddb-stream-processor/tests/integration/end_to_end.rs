@@ -25,6 +25,9 @@ fn traced_command(api: &RuntimeApi, endpoint: &str, flush_timeout_ms: u64) -> Co
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_PROPAGATORS", "tracecontext,xray-lambda")
         .env("PROCESSOR_TRACE_FLUSH_TIMEOUT_MS", flush_timeout_ms.to_string())
+        // Every record in its span, so that every span of the protocol is checked (the default
+        // samples; tests/integration/traces.rs covers the policies).
+        .env("PROCESSOR_TRACE_RECORDS", "all")
         .env("AWS_REGION", "eu-west-1");
     command
 }
