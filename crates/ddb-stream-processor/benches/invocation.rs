@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ddb_stream_processor::engine::{DeadlineMargin, EngineConfig};
-use ddb_stream_processor::record::BatchRecord;
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
 use ddb_stream_processor::testing::internals::flush_batch_metrics;
@@ -60,12 +59,11 @@ fn invocation_path(c: &mut Criterion) {
 fn metrics_flush(c: &mut Criterion) {
     let runtime = runtime();
     let engine = BatchEngine::new(EngineConfig::default());
-    let records =
+    let parsed =
         ddb_stream_processor::testing::internals::parse_event(&order_event(10_000, 10_000)).expect("valid");
-    let facts = ddb_stream_processor::testing::internals::BatchFacts::of(&records);
+    let facts = parsed.facts;
     let deadline = Deadline::after(Duration::from_secs(900), DeadlineMargin::Proportional);
-    let records = records.into_iter().map(BatchRecord::from).collect();
-    let outcome = runtime.block_on(engine.process_batch(&OrderDecoder, records, &deadline));
+    let outcome = runtime.block_on(engine.process_batch(&OrderDecoder, parsed.records, &deadline));
     let metrics = Metrics::new(MetricsConfig::default(), Arc::new(WriterSink::new(io::sink())));
     c.bench_function("metrics_flush/10000", |bench| {
         bench.iter(|| {

@@ -24,7 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, panic_message};
 use crate::lambda::batch_response;
-use crate::lambda::event::{BatchFacts, batch_records, count_records_leniently, parse_event};
+use crate::lambda::event::{BatchFacts, ParsedEvent, count_records_leniently, parse_event};
 use crate::lambda::invocation_error::InvocationError;
 use crate::lambda::{DeadlineSource, Invocation};
 use crate::processor::{InvocationContext, RecordProcessor};
@@ -243,8 +243,8 @@ impl<P: RecordProcessor> StreamHandler<P> {
         invocation: &Invocation,
         record: &mut RunRecord,
     ) -> Result<DynamoDbEventResponse, InvocationError> {
-        let records = match parse_event(payload) {
-            Ok(records) => records,
+        let ParsedEvent { records, facts } = match parse_event(payload) {
+            Ok(parsed) => parsed,
             Err(invalid) => {
                 record.records_in_invalid_event = count_records_leniently(payload);
                 error!(
@@ -254,14 +254,14 @@ impl<P: RecordProcessor> StreamHandler<P> {
                 return Err(invalid);
             }
         };
-        record.batch = Some(BatchFacts::of(&records));
+        record.batch = Some(facts);
         if let Some(traces) = &self.traces {
             traces.annotate_batch(&Span::current(), &records);
         }
         let started = tokio::time::Instant::now();
         let outcome = self
             .engine
-            .process_batch(&self.processor, batch_records(records), &invocation.deadline)
+            .process_batch(&self.processor, records, &invocation.deadline)
             .await;
         record.batch_time = Some(started.elapsed());
         log_summary(&outcome);

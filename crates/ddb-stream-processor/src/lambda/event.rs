@@ -7,12 +7,12 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_dynamo::Item;
 
 use crate::lambda::invocation_error::InvocationError;
-use crate::record::{BatchRecord, ChangeRecord, Operation, UnknownOperation};
+use crate::record::{BatchRecord, ChangeRecord, Operation, UnknownOperation, identity};
 
 /// The `eventSource` of DynamoDB stream records.
 pub const DYNAMODB_EVENT_SOURCE: &str = "aws:dynamodb";
@@ -23,20 +23,34 @@ pub const DYNAMODB_EVENT_SOURCE: &str = "aws:dynamodb";
 #[derive(Deserialize)]
 struct StreamEvent {
     #[serde(rename = "Records")]
-    records: Vec<EventRecord>,
+    records: RecordsAsRead,
     #[serde(default)]
     window: Option<IgnoredAny>,
     #[serde(default, rename = "isFinalInvokeForWindow")]
     is_final_invoke_for_window: Option<IgnoredAny>,
 }
 
+/// A stream event's records as the engine takes them, in the order Lambda sent them, and the facts
+/// of the batch the metrics report.
+#[derive(Debug)]
+pub struct ParsedEvent {
+    /// The records, each converted as soon as it was read.
+    pub records: Vec<BatchRecord>,
+    /// Size, oldest creation time, first and last sequence numbers.
+    pub facts: BatchFacts,
+}
+
 /// Parses `payload` as a DynamoDB stream event and returns its records, in the order Lambda sent
-/// them.
+/// them, with the facts of the batch.
 ///
 /// Beyond the shape, it checks that no record declares another event source (an SQS or Kinesis
 /// payload sent to this function by mistake must not be read as an empty or partial success), and
 /// refuses the events of a tumbling window, which this template does not aggregate.
-pub fn parse_event(payload: &[u8]) -> Result<Vec<EventRecord>, InvocationError> {
+///
+/// Each record is checked and converted while it is read ([`RecordsAsRead`]): the payload is gone
+/// over once, while its records are still in the cache, and no array of wire records is held next
+/// to the converted ones.
+pub fn parse_event(payload: &[u8]) -> Result<ParsedEvent, InvocationError> {
     // serde's derived structs also accept the positional array form (`[[]]` would read as an empty
     // batch and succeed); a stream event is always an object.
     if payload.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
@@ -60,23 +74,78 @@ pub fn parse_event(payload: &[u8]) -> Result<Vec<EventRecord>, InvocationError> 
                 .into(),
         });
     }
-    for (index, record) in event.records.iter().enumerate() {
-        if let Some(source) = record
-            .event_source
-            .as_deref()
-            .filter(|source| *source != DYNAMODB_EVENT_SOURCE)
-        {
-            return Err(InvocationError::InvalidEvent {
-                reason: format!("Records[{index}].eventSource is {source:?}, not {DYNAMODB_EVENT_SOURCE:?}"),
-            });
-        }
+    let RecordsAsRead {
+        records,
+        oldest_record_created_at,
+        other_source,
+    } = event.records;
+    if let Some((index, source)) = other_source {
+        return Err(InvocationError::InvalidEvent {
+            reason: format!("Records[{index}].eventSource is {source:?}, not {DYNAMODB_EVENT_SOURCE:?}"),
+        });
     }
-    Ok(event.records)
+    let sequence_number = |record: Option<&BatchRecord>| {
+        record.and_then(|record| identity(record).sequence_number.map(str::to_owned))
+    };
+    let facts = BatchFacts {
+        size: records.len(),
+        oldest_record_created_at,
+        first_sequence_number: sequence_number(records.first()),
+        last_sequence_number: sequence_number(records.last()),
+    };
+    Ok(ParsedEvent { records, facts })
 }
 
-/// The records of an event as the engine takes them, in the order Lambda sent them.
-pub(crate) fn batch_records(records: Vec<EventRecord>) -> Vec<BatchRecord> {
-    records.into_iter().map(BatchRecord::from).collect()
+/// The `Records` array, each record converted for the engine as soon as it is read, with what
+/// must be known of the wire records that the conversion drops.
+struct RecordsAsRead {
+    records: Vec<BatchRecord>,
+    oldest_record_created_at: Option<DateTime<Utc>>,
+    /// The first record that declares another event source: its index and source.
+    other_source: Option<(usize, String)>,
+}
+
+impl<'de> Deserialize<'de> for RecordsAsRead {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(RecordsVisitor)
+    }
+}
+
+struct RecordsVisitor;
+
+impl<'de> Visitor<'de> for RecordsVisitor {
+    type Value = RecordsAsRead;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<RecordsAsRead, A::Error> {
+        // A batch holds at most 10,000 records; a hint beyond that is not trusted.
+        let mut read = RecordsAsRead {
+            records: Vec::with_capacity(sequence.size_hint().unwrap_or(0).min(10_000)),
+            oldest_record_created_at: None,
+            other_source: None,
+        };
+        while let Some(record) = sequence.next_element::<EventRecord>()? {
+            if read.other_source.is_none()
+                && let Some(source) = record
+                    .event_source
+                    .as_deref()
+                    .filter(|source| *source != DYNAMODB_EVENT_SOURCE)
+            {
+                read.other_source = Some((read.records.len(), source.to_owned()));
+            }
+            if let Some(created) = known_time(record.change.approximate_creation_date_time) {
+                read.oldest_record_created_at = Some(
+                    read.oldest_record_created_at
+                        .map_or(created, |oldest| oldest.min(created)),
+                );
+            }
+            read.records.push(BatchRecord::from(record));
+        }
+        Ok(read)
+    }
 }
 
 impl From<EventRecord> for BatchRecord {
@@ -197,26 +266,6 @@ pub struct BatchFacts {
     pub last_sequence_number: Option<String>,
 }
 
-impl BatchFacts {
-    /// The facts of `records`.
-    pub fn of(records: &[EventRecord]) -> Self {
-        Self {
-            size: records.len(),
-            oldest_record_created_at: records
-                .iter()
-                .map(|record| record.change.approximate_creation_date_time)
-                .filter(|created| *created != DateTime::<Utc>::UNIX_EPOCH)
-                .min(),
-            first_sequence_number: records
-                .first()
-                .and_then(|record| record.change.sequence_number.clone()),
-            last_sequence_number: records
-                .last()
-                .and_then(|record| record.change.sequence_number.clone()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +299,15 @@ mod tests {
             reason(sqs),
             r#"Records[0].eventSource is "aws:sqs", not "aws:dynamodb""#
         );
+        let kinesis_second = r#"{"Records":[
+            {"eventID":"1","eventName":"INSERT","awsRegion":"r","eventSource":"aws:dynamodb","dynamodb":{"SizeBytes":1}},
+            {"eventID":"2","eventName":"INSERT","awsRegion":"r","eventSource":"aws:kinesis","dynamodb":{"SizeBytes":1}},
+            {"eventID":"3","eventName":"INSERT","awsRegion":"r","eventSource":"aws:sqs","dynamodb":{"SizeBytes":1}}]}"#;
+        assert_eq!(
+            reason(kinesis_second),
+            r#"Records[1].eventSource is "aws:kinesis", not "aws:dynamodb""#,
+            "the first record from elsewhere is named"
+        );
     }
 
     #[test]
@@ -264,7 +322,7 @@ mod tests {
 
     #[test]
     fn batch_facts_leave_out_records_without_a_creation_time() {
-        let records = parse_event(
+        let parsed = parse_event(
             br#"{"Records":[
               {"eventID":"a","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"10"}},
               {"eventID":"b","eventName":"INSERT","awsRegion":"r","dynamodb":{"SizeBytes":1,"SequenceNumber":"20",
@@ -273,7 +331,7 @@ mod tests {
                "ApproximateCreationDateTime":1700000050}}]}"#,
         )
         .unwrap();
-        let facts = BatchFacts::of(&records);
+        let facts = parsed.facts;
         assert_eq!(facts.size, 3);
         assert_eq!(
             facts.oldest_record_created_at.map(|time| time.timestamp()),
@@ -281,7 +339,16 @@ mod tests {
         );
         assert_eq!(facts.first_sequence_number.as_deref(), Some("10"));
         assert_eq!(facts.last_sequence_number.as_deref(), Some("30"));
-        assert_eq!(BatchFacts::of(&[]), BatchFacts::default());
+        let sequence_numbers: Vec<Option<&str>> = parsed
+            .records
+            .iter()
+            .map(|record| identity(record).sequence_number)
+            .collect();
+        assert_eq!(sequence_numbers, [Some("10"), Some("20"), Some("30")], "in order");
+        assert_eq!(
+            parse_event(br#"{"Records": []}"#).unwrap().facts,
+            BatchFacts::default()
+        );
     }
 
     #[test]
@@ -293,7 +360,7 @@ mod tests {
 
     #[test]
     fn an_empty_batch_is_a_valid_event() {
-        assert_eq!(parse_event(br#"{"Records": []}"#).unwrap().len(), 0);
+        assert_eq!(parse_event(br#"{"Records": []}"#).unwrap().records.len(), 0);
     }
 
     /// An event of a mapping with TumblingWindowInSeconds, as the Lambda developer guide shows it

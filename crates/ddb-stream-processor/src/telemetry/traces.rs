@@ -44,7 +44,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::SecondsFormat;
 use opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -63,7 +62,6 @@ use tracing_subscriber::{Layer, Registry};
 use crate::engine::{
     RecordEnding, RecordObserver, RecordSpan, StopReason, inside_untraced_record, record_span, run_untraced,
 };
-use crate::lambda::event::table_name_of;
 use crate::record::{BatchRecord, Operation, identity};
 use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
 
@@ -343,9 +341,9 @@ impl Traces {
     }
 
     /// Sets what is known once the batch is parsed.
-    pub(crate) fn annotate_batch(&self, span: &Span, records: &[EventRecord]) {
+    pub(crate) fn annotate_batch(&self, span: &Span, records: &[BatchRecord]) {
         span.set_attribute("messaging.batch.message_count", records.len() as i64);
-        if let Some(table) = records.first().and_then(table_name_of) {
+        if let Some(table) = records.first().and_then(|record| identity(record).table_name) {
             span.set_attribute("faas.document.collection", table.to_owned());
         }
     }

@@ -16,7 +16,7 @@ pub mod emf {
 pub use crate::telemetry::metrics::router::install as install_metrics_router;
 
 /// The payload read as a stream event, and the facts of its batch the metrics report.
-pub use crate::lambda::event::{BatchFacts, parse_event};
+pub use crate::lambda::event::{BatchFacts, ParsedEvent, parse_event};
 
 use std::time::Duration;
 
