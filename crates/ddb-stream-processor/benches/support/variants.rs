@@ -1,5 +1,5 @@
-//! The invocations the benchmarks compare, as functions both the wall-clock benchmark (`overhead`)
-//! and the instruction counts (`instructions`) run, so that both measure the same pairs.
+//! The invocations the benchmarks compare, shared by criterion's `overhead` and by `ratios`
+//! (alternating pairs and instruction counts), so that all of them measure the same pairs.
 
 use std::hint::black_box;
 use std::io;
@@ -106,45 +106,70 @@ pub fn in_memory_traces(sampling: RecordSampling) -> (Traces, InMemorySpanExport
     (traces, exporter)
 }
 
-/// Runs `variant` `invocations` times on an event of `records` order INSERTs over as many keys;
-/// returns the size of the last response (so that nothing is optimised away).
-pub fn run_variant(variant: Variant, records: usize, invocations: u32) -> usize {
-    let runtime = runtime();
-    let payload = order_event(records, records);
-    let mut last = 0;
-    match variant {
-        Variant::Parse => {
-            for _ in 0..invocations {
-                let event: Event = serde_json::from_slice(black_box(&payload)).expect("a valid event");
-                last = black_box(event).records.len();
-            }
-        }
-        Variant::Bare => {
-            for _ in 0..invocations {
-                last = runtime.block_on(bare(&payload, &OrderDecoder)).len();
-            }
-        }
-        Variant::Template => {
-            let handler = template(OrderDecoder, EngineConfig::default());
-            let _logs = tracing::subscriber::set_default(info_json_logs(None));
-            for _ in 0..invocations {
-                last = runtime.block_on(through_template(&handler, &payload)).len();
-            }
-        }
-        Variant::TemplateOtel | Variant::TemplateOtelSampled => {
-            let sampling = if variant == Variant::TemplateOtel {
-                RecordSampling::all()
-            } else {
-                RecordSampling::default()
-            };
-            let (traces, exporter) = in_memory_traces(sampling);
-            let handler = template(OrderDecoder, EngineConfig::default()).with_traces(Some(traces.clone()));
-            let _logs = tracing::subscriber::set_default(info_json_logs(Some(&traces)));
-            for _ in 0..invocations {
-                last = runtime.block_on(through_template(&handler, &payload)).len();
-                exporter.reset();
-            }
+/// A variant ready to run invocations on its event: the handler, the trace pipeline and the logs
+/// are built once, outside anything measured.
+pub struct Prepared {
+    variant: Variant,
+    runtime: tokio::runtime::Runtime,
+    payload: Vec<u8>,
+    handler: Option<StreamHandler<OrderDecoder>>,
+    traces: Option<(Traces, InMemorySpanExporter)>,
+    logs: tracing::Dispatch,
+}
+
+impl Prepared {
+    /// `variant` on an event of `records` order INSERTs over as many keys.
+    pub fn new(variant: Variant, records: usize) -> Self {
+        let traces = match variant {
+            Variant::TemplateOtel => Some(in_memory_traces(RecordSampling::all())),
+            Variant::TemplateOtelSampled => Some(in_memory_traces(RecordSampling::default())),
+            Variant::Parse | Variant::Bare | Variant::Template => None,
+        };
+        let handler = match variant {
+            Variant::Template | Variant::TemplateOtel | Variant::TemplateOtelSampled => Some(
+                template(OrderDecoder, EngineConfig::default())
+                    .with_traces(traces.as_ref().map(|(traces, _)| traces.clone())),
+            ),
+            Variant::Parse | Variant::Bare => None,
+        };
+        let logs = tracing::Dispatch::new(info_json_logs(traces.as_ref().map(|(traces, _)| traces)));
+        Self {
+            variant,
+            runtime: runtime(),
+            payload: order_event(records, records),
+            handler,
+            traces,
+            logs,
         }
     }
-    last
+
+    /// The variant.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// One invocation, with the variant's logs (and traces) as the thread's subscriber while it
+    /// runs; returns the size of its response (so that nothing is optimised away). Exported spans
+    /// are dropped afterwards.
+    pub fn invoke(&self) -> usize {
+        let Some(handler) = &self.handler else {
+            return match self.variant {
+                Variant::Parse => {
+                    let event: Event =
+                        serde_json::from_slice(black_box(&self.payload)).expect("a valid event");
+                    black_box(event).records.len()
+                }
+                _ => self.runtime.block_on(bare(&self.payload, &OrderDecoder)).len(),
+            };
+        };
+        let size = tracing::dispatcher::with_default(&self.logs, || {
+            self.runtime
+                .block_on(through_template(handler, &self.payload))
+                .len()
+        });
+        if let Some((_, exporter)) = &self.traces {
+            exporter.reset();
+        }
+        size
+    }
 }
