@@ -20,6 +20,7 @@
 //! `otel.kind`) configure the trace export and are left out of logs; in text format, so are the
 //! `otel.*` fields.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -131,14 +132,18 @@ where
 pub(crate) struct SpanJsonMembers;
 
 impl<'writer> FormatFields<'writer> for SpanJsonMembers {
-    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> std::fmt::Result {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> std::fmt::Result {
+        // Written into a buffer of the usual size first, then in one piece: the span's own string
+        // starts empty and would otherwise grow (and move) several times per span.
+        let mut members = String::with_capacity(256);
         let mut visitor = JsonMemberVisitor {
-            writer,
+            writer: &mut members,
             written: false,
             result: Ok(()),
         };
         fields.record(&mut visitor);
-        visitor.result
+        visitor.result?;
+        writer.write_str(&members)
     }
 
     fn add_fields(
@@ -148,7 +153,7 @@ impl<'writer> FormatFields<'writer> for SpanJsonMembers {
     ) -> std::fmt::Result {
         let mut visitor = JsonMemberVisitor {
             written: !current.fields.is_empty(),
-            writer: current.as_writer(),
+            writer: &mut current.fields,
             result: Ok(()),
         };
         fields.record(&mut visitor);
@@ -157,8 +162,8 @@ impl<'writer> FormatFields<'writer> for SpanJsonMembers {
 }
 
 /// Writes fields as JSON object members.
-struct JsonMemberVisitor<'writer> {
-    writer: Writer<'writer>,
+struct JsonMemberVisitor<'members> {
+    writer: &'members mut String,
     written: bool,
     result: std::fmt::Result,
 }
@@ -181,7 +186,7 @@ impl JsonMemberVisitor<'_> {
     /// Writes `text` as a JSON string.
     fn string(&mut self, text: &str) {
         if self.result.is_ok() {
-            self.result = write_json_string(&mut self.writer, text);
+            self.result = write_json_string(self.writer, text);
         }
     }
 
@@ -236,9 +241,15 @@ impl Visit for JsonMemberVisitor<'_> {
 }
 
 /// Writes `text` as a JSON string literal, escaped as RFC 8259 requires. Every byte that needs an
-/// escape is ASCII, so the text is scanned byte by byte and written in as few pieces as possible.
+/// escape is ASCII, so the text is scanned byte by byte; the usual text (an event id, a sequence
+/// number) needs none and is written in one piece.
 fn write_json_string(writer: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    let needs_escape = |byte: &u8| *byte < 0x20 || *byte == b'"' || *byte == b'\\';
     writer.write_char('"')?;
+    if !text.as_bytes().iter().any(needs_escape) {
+        writer.write_str(text)?;
+        return writer.write_char('"');
+    }
     let mut plain_from = 0;
     for (index, byte) in text.bytes().enumerate() {
         let escaped = match byte {
