@@ -16,7 +16,8 @@
 //! `aws_lambda_events`' types and dropped: what every variant pays first), `template` (OTel off),
 //! `template_otel` (every record in its span, exported to an in-process exporter and flushed),
 //! `template_otel_sampled` (the default sampling policy: none of these records fails, retries or
-//! is slow, so 1 in 100 has a span).
+//! is slow, so 1 in 100 has a span), `template_otel_problems` (spans only for failed, retried and
+//! slow records: here the invocation span alone).
 //!
 //! Run: `cargo bench -p ddb-stream-processor --bench ratios` (the instruction counts need
 //! `valgrind`, Debian's package). `cargo bench … -- template_otel` measures only the variants whose

@@ -11,7 +11,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use ddb_stream_processor::engine::EngineConfig;
 use ddb_stream_processor::telemetry::metrics::sink::WriterSink;
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::telemetry::traces::{RecordSampling, Traces};
+use ddb_stream_processor::telemetry::traces::{RecordSampling, RecordSpans, Traces};
 use ddb_stream_processor::{BatchEngine, ChangeRecord, RecordProcessor, StreamHandler};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
@@ -31,16 +31,20 @@ pub enum Variant {
     /// The template, record spans kept by the default sampling policy (none of these records fails,
     /// retries or is slow: 1 in 100 has a span), exported and flushed.
     TemplateOtelSampled,
+    /// The template, record spans only for failed, retried and slow records (none here): the
+    /// invocation span alone is exported.
+    TemplateOtelProblems,
 }
 
 impl Variant {
     /// Every variant, `Bare` before the others (their ratios are to it).
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 6] = [
         Variant::Bare,
         Variant::Parse,
         Variant::Template,
         Variant::TemplateOtel,
         Variant::TemplateOtelSampled,
+        Variant::TemplateOtelProblems,
     ];
 
     /// The name on the command line and in the tables.
@@ -51,6 +55,7 @@ impl Variant {
             Variant::Template => "template",
             Variant::TemplateOtel => "template_otel",
             Variant::TemplateOtelSampled => "template_otel_sampled",
+            Variant::TemplateOtelProblems => "template_otel_problems",
         }
     }
 
@@ -123,10 +128,17 @@ impl Prepared {
         let traces = match variant {
             Variant::TemplateOtel => Some(in_memory_traces(RecordSampling::all())),
             Variant::TemplateOtelSampled => Some(in_memory_traces(RecordSampling::default())),
+            Variant::TemplateOtelProblems => Some(in_memory_traces(RecordSampling {
+                spans: RecordSpans::Problems,
+                ..RecordSampling::default()
+            })),
             Variant::Parse | Variant::Bare | Variant::Template => None,
         };
         let handler = match variant {
-            Variant::Template | Variant::TemplateOtel | Variant::TemplateOtelSampled => Some(
+            Variant::Template
+            | Variant::TemplateOtel
+            | Variant::TemplateOtelSampled
+            | Variant::TemplateOtelProblems => Some(
                 template(OrderDecoder, EngineConfig::default())
                     .with_traces(traces.as_ref().map(|(traces, _)| traces.clone())),
             ),

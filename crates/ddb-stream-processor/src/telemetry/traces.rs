@@ -13,9 +13,17 @@
 //! `messaging.batch.message_count`), and the checkpoint as `aws.dynamodb.stream.checkpoint`. Each
 //! `record` span is its child with `faas.document.operation` (insert / edit / delete), the table, the
 //! sequence number and event id; a record that failed has error status and its reason. The
-//! convention attributes are set through [`OpenTelemetrySpanExt`] by the [`Traces`] pipeline (the
-//! engine's [`RecordObserver`] for record spans, the handler for the invocation span), so they cost
-//! nothing when traces are off and never clutter the logs.
+//! [`Traces`] pipeline adds the convention attributes (as the engine's [`RecordObserver`] for record
+//! spans, through [`OpenTelemetrySpanExt`] for the invocation span), so they cost nothing when
+//! traces are off and never clutter the logs.
+//!
+//! # Which records get a span
+//! [`RecordSampling`] (`PROCESSOR_TRACE_RECORDS`): every record, or — the default — failed, retried
+//! and slow records and 1 in N of the others, or the failed, retried and slow ones only. A record
+//! sampled when it starts runs in an INFO span the export turns into a span, with everything the
+//! processor traces inside it; any other record runs untraced (the export's filter ignores the spans
+//! and events made inside it, see [`inside_untraced_record`]) and, if it then fails, is retried or
+//! is slow, gets a span built from what the engine measured, its retries as events.
 //!
 //! The exporter is behind the crate feature `otlp` (the template's binary turns it on); without it
 //! an OTLP endpoint in the environment is a start-up error that says so.
