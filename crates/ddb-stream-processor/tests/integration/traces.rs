@@ -609,6 +609,36 @@ async fn sampled_adds_one_in_n_of_the_other_records() {
     assert!(matches!(failed.status, Status::Error { .. }));
 }
 
+#[tokio::test]
+async fn a_record_left_out_keeps_its_keys_in_the_logs_and_out_of_the_trace() {
+    // PROCESSOR_LOG_KEYS makes every record span an INFO span, for its `keys` field: the record
+    // left out of the trace must still not be exported.
+    let every = std::num::NonZeroU32::new(2).unwrap();
+    let mut traced = traced_with(
+        ScriptedProcessor::new(),
+        false,
+        RecordSampling {
+            spans: RecordSpans::Sampled { every },
+            ..RecordSampling::default()
+        },
+    );
+    traced.handler = traced.handler.with_engine_config(EngineConfig {
+        log_keys: true,
+        ..EngineConfig::default()
+    });
+    traced
+        .handler
+        .handle_payload(&payload(4), &invocation("req-1"))
+        .await
+        .unwrap();
+    let (_, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let exported: Vec<String> = records.iter().map(|record| text(record, "eventId")).collect();
+    assert_eq!(exported, [event_id(0), event_id(2)]);
+    for record in &records {
+        assert!(text(record, "keys").contains("ITEM#"), "{:?}", record.attributes);
+    }
+}
+
 /// Opens a span of its own for every record (a call to another service) and logs an error in it.
 struct CallsAnotherService;
 
