@@ -47,7 +47,7 @@ pub struct ParsedEvent {
 /// payload sent to this function by mistake must not be read as an empty or partial success), and
 /// refuses the events of a tumbling window, which this template does not aggregate.
 ///
-/// Each record is checked and converted while it is read ([`RecordsAsRead`]): the payload is gone
+/// Each record is checked and converted while it is read (`RecordsAsRead`): the payload is gone
 /// over once, while its records are still in the cache, and no array of wire records is held next
 /// to the converted ones.
 pub fn parse_event(payload: &[u8]) -> Result<ParsedEvent, InvocationError> {
