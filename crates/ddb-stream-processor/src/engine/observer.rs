@@ -131,10 +131,28 @@ pub fn inside_untraced_record() -> bool {
 /// Runs `f` with [`inside_untraced_record`] true (an observer opens the span of an untraced
 /// record this way).
 pub fn run_untraced<R>(f: impl FnOnce() -> R) -> R {
-    let outer = UNTRACED.with(|untraced| untraced.replace(true));
-    let result = f();
-    UNTRACED.with(|untraced| untraced.set(outer));
-    result
+    let _untraced = UntracedScope::enter();
+    f()
+}
+
+/// [`inside_untraced_record`] is true from `enter` until the scope is dropped, then what it was
+/// before: restored on drop, so that a panic unwinding through it cannot leave the thread untraced.
+struct UntracedScope {
+    outer: bool,
+}
+
+impl UntracedScope {
+    fn enter() -> Self {
+        Self {
+            outer: UNTRACED.with(|untraced| untraced.replace(true)),
+        }
+    }
+}
+
+impl Drop for UntracedScope {
+    fn drop(&mut self) {
+        UNTRACED.with(|untraced| untraced.set(self.outer));
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -157,9 +175,52 @@ impl<F: Future> Future for Untraced<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<F::Output> {
-        let outer = UNTRACED.with(|untraced| untraced.replace(true));
-        let polled = self.project().future.poll(context);
-        UNTRACED.with(|untraced| untraced.set(outer));
-        polled
+        let _untraced = UntracedScope::enter();
+        self.project().future.poll(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    #[test]
+    fn a_record_is_untraced_only_while_it_runs_even_when_it_panics() {
+        assert!(!inside_untraced_record());
+        let nested = run_untraced(|| run_untraced(inside_untraced_record) && inside_untraced_record());
+        assert!(nested, "true inside, and still true after a nested scope ends");
+        assert!(!inside_untraced_record(), "false again after the scope");
+        let panicked = std::panic::catch_unwind(|| run_untraced(|| panic!("a bug")));
+        assert!(panicked.is_err());
+        assert!(
+            !inside_untraced_record(),
+            "a panic does not leave the thread untraced"
+        );
+    }
+
+    #[test]
+    fn an_untraced_future_is_untraced_during_its_polls_only() {
+        let mut seen = Vec::new();
+        let mut future = std::pin::pin!(Untraced::new(std::future::poll_fn(|_| {
+            seen.push(inside_untraced_record());
+            if seen.len() < 2 {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })));
+        let mut context = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut context).is_pending());
+        assert!(
+            !inside_untraced_record(),
+            "between polls, other records run traced"
+        );
+        assert!(future.as_mut().poll(&mut context).is_ready());
+        assert!(!inside_untraced_record());
+        drop(future);
+        assert_eq!(seen, [true, true]);
     }
 }

@@ -285,7 +285,11 @@ mod tests {
             "{}",
             reason("{}")
         );
-        assert!(reason(r#"{"Records": {}}"#).starts_with("Records: invalid type: map"));
+        let not_an_array = reason(r#"{"Records": {}}"#);
+        assert!(
+            not_an_array.starts_with("Records: invalid type: map, expected a sequence"),
+            "{not_an_array}"
+        );
         let missing_size = r#"{"Records":[{"eventID":"1","eventName":"INSERT","awsRegion":"eu-west-1",
             "dynamodb":{"SequenceNumber":"1"}}]}"#;
         assert!(
