@@ -204,23 +204,24 @@ mod tests {
     #[test]
     fn an_untraced_future_is_untraced_during_its_polls_only() {
         let mut seen = Vec::new();
-        let mut future = std::pin::pin!(Untraced::new(std::future::poll_fn(|_| {
-            seen.push(inside_untraced_record());
-            if seen.len() < 2 {
-                Poll::Pending
-            } else {
-                Poll::Ready(())
-            }
-        })));
-        let mut context = Context::from_waker(Waker::noop());
-        assert!(future.as_mut().poll(&mut context).is_pending());
-        assert!(
-            !inside_untraced_record(),
-            "between polls, other records run traced"
-        );
-        assert!(future.as_mut().poll(&mut context).is_ready());
-        assert!(!inside_untraced_record());
-        drop(future);
+        {
+            let mut future = std::pin::pin!(Untraced::new(std::future::poll_fn(|_| {
+                seen.push(inside_untraced_record());
+                if seen.len() < 2 {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })));
+            let mut context = Context::from_waker(Waker::noop());
+            assert!(future.as_mut().poll(&mut context).is_pending());
+            assert!(
+                !inside_untraced_record(),
+                "between polls, other records run traced"
+            );
+            assert!(future.as_mut().poll(&mut context).is_ready());
+            assert!(!inside_untraced_record());
+        }
         assert_eq!(seen, [true, true]);
     }
 }
