@@ -231,43 +231,40 @@ fn record_sampling(
         let slow = Duration::from_millis(problems.or(whole_number(found.clone(), 1, 900_000), 1));
         (found, slow)
     });
+    let sampled = RecordSpans::Sampled {
+        every: every.as_ref().map_or(DEFAULT_SAMPLE_EVERY, |(_, every)| *every),
+    };
     let policy = variable(TRACE_RECORDS);
     let spans = match &policy {
-        None => RecordSpans::Sampled {
-            every: every.as_ref().map_or(DEFAULT_SAMPLE_EVERY, |(_, every)| *every),
-        },
-        Some((_, value)) if value.eq_ignore_ascii_case("sampled") => RecordSpans::Sampled {
-            every: every.as_ref().map_or(DEFAULT_SAMPLE_EVERY, |(_, every)| *every),
-        },
+        None => sampled,
+        Some((_, value)) if value.eq_ignore_ascii_case("sampled") => sampled,
         Some((_, value)) if value.eq_ignore_ascii_case("all") => RecordSpans::All,
         Some((_, value)) if value.eq_ignore_ascii_case("problems") => RecordSpans::Problems,
+        // The default stands in, so that no setting is reported as ignored by a policy nobody chose.
         Some((variable, value)) => problems.or(
             Err(ConfigError {
                 variable,
                 value: value.clone(),
                 expected: "`all`, `sampled` or `problems`".into(),
             }),
-            RecordSpans::All,
+            sampled,
         ),
     };
-    let policy_value = policy.map_or_else(|| "sampled (the default)".to_owned(), |(_, value)| value);
-    if let (Some(((variable, value), _)), RecordSpans::All | RecordSpans::Problems) = (&every, spans) {
-        problems.0.push(ConfigError {
-            variable,
-            value: value.clone(),
-            expected: format!(
-                "unset, since {TRACE_RECORDS} is {policy_value:?}: a sample rate applies to `sampled` only"
-            ),
-        });
-    }
-    if let (Some(((variable, value), _)), RecordSpans::All) = (&slow, spans) {
-        problems.0.push(ConfigError {
-            variable,
-            value: value.clone(),
-            expected: format!(
-                "unset, since {TRACE_RECORDS} is {policy_value:?}: every record has a span already"
-            ),
-        });
+    // Only a policy that was set can ignore a setting: the default reads both.
+    if let Some((_, policy)) = &policy {
+        let mut ignored = |(variable, value): &(&'static str, String), why: &str| {
+            problems.0.push(ConfigError {
+                variable,
+                value: value.clone(),
+                expected: format!("unset, since {TRACE_RECORDS} is {policy:?}: {why}"),
+            });
+        };
+        if let (Some((found, _)), RecordSpans::All | RecordSpans::Problems) = (&every, spans) {
+            ignored(found, "a sample rate applies to `sampled` only");
+        }
+        if let (Some((found, _)), RecordSpans::All) = (&slow, spans) {
+            ignored(found, "every record has a span already");
+        }
     }
     RecordSampling {
         spans,
@@ -805,6 +802,11 @@ mod tests {
         );
         let error = settings(&[(TRACE_RECORDS, "problems"), (TRACE_SAMPLE_EVERY, "10")]).unwrap_err();
         assert_eq!(error.variable, TRACE_SAMPLE_EVERY);
+        let error = settings(&[(TRACE_RECORDS, "some"), (TRACE_SAMPLE_EVERY, "10")]).unwrap_err();
+        assert_eq!(
+            error.variable, TRACE_RECORDS,
+            "a policy nobody chose ignores nothing"
+        );
         let error = settings(&[(TRACE_RECORDS, "all"), (TRACE_SLOW_RECORD_MS, "10")]).unwrap_err();
         assert_eq!(
             error.to_string(),
