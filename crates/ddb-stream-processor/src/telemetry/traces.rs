@@ -235,11 +235,6 @@ impl Traces {
         self
     }
 
-    /// Which record spans are exported.
-    pub fn record_sampling(&self) -> RecordSampling {
-        self.sampling
-    }
-
     /// The `tracing` layer that turns INFO spans into OpenTelemetry spans.
     ///
     /// Without the attributes tracing-opentelemetry adds to every span by default, each of which a
@@ -249,7 +244,7 @@ impl Traces {
     /// the span's start and end are the times that matter).
     pub fn layer(&self) -> Box<dyn Layer<Registry> + Send + Sync> {
         tracing_opentelemetry::layer()
-            .with_tracer(self.provider.tracer(SCOPE))
+            .with_tracer(self.tracer.clone())
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false)
