@@ -4,8 +4,8 @@
 //! instead of copying them; images as borrowed attribute maps).
 //!
 //! - **parse**: the 10,000-record order event parsed and dropped, with each parser;
-//! - **end to end**: the AWS documentation's loop (`bare`: parse, decode every image, respond)
-//!   with each drop-in parser; borrowed parsing has no end-to-end figure, since the engine and
+//! - **end to end**: the AWS documentation's loop (`bare` of the other benchmarks: parse, decode
+//!   every image, respond) with each drop-in parser; borrowed parsing has no end-to-end figure, since the engine and
 //!   processors take owned records.
 //!
 //! Every parser must give the same event: the benchmark first checks that each result serializes
@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use aws_lambda_events::event::dynamodb::Event;
-use ddb_stream_processor::{ChangeRecord, RecordProcessor};
+use support::variants::bare_parsed_by;
 use support::{OrderDecoder, order_event, runtime};
 
 /// Rounds of every variant.
@@ -61,20 +61,6 @@ impl Parser {
             Parser::SonicRs => sonic_rs::from_slice(payload).expect("sonic-rs parses the event"),
         }
     }
-}
-
-/// The bare loop of the overhead benchmark with `parser`: parse, decode every new image, respond.
-async fn bare(parser: Parser, payload: &[u8]) -> usize {
-    let event = parser.parse(payload);
-    let mut processed = 0;
-    for record in event.records {
-        let change = ChangeRecord::try_from(record).expect("a known operation");
-        if OrderDecoder.process(&change).await.is_err() {
-            break;
-        }
-        processed += 1;
-    }
-    processed
 }
 
 /// A DynamoDB attribute value that borrows its strings from the payload when they need no
@@ -203,7 +189,8 @@ fn main() {
                     drop(black_box(event));
                 }
                 Measured::Bare(parser) => {
-                    black_box(runtime.block_on(bare(parser, black_box(&payload))));
+                    let parse = |payload: &[u8]| parser.parse(payload);
+                    black_box(runtime.block_on(bare_parsed_by(parse, black_box(&payload), &OrderDecoder)));
                 }
             }
             // The first two rounds warm up.

@@ -67,7 +67,21 @@ impl Variant {
 
 /// The AWS documentation's loop: no engine, no telemetry.
 pub async fn bare<P: RecordProcessor>(payload: &[u8], processor: &P) -> Vec<u8> {
-    let event: Event = serde_json::from_slice(payload).expect("a valid event");
+    bare_parsed_by(
+        |payload| serde_json::from_slice(payload).expect("a valid event"),
+        payload,
+        processor,
+    )
+    .await
+}
+
+/// [`bare`] with the event parsed by `parse` (the `parsers` benchmark swaps serde_json for others).
+pub async fn bare_parsed_by<P: RecordProcessor>(
+    parse: impl FnOnce(&[u8]) -> Event,
+    payload: &[u8],
+    processor: &P,
+) -> Vec<u8> {
+    let event = parse(payload);
     let mut response = DynamoDbEventResponse::default();
     for record in event.records {
         let sequence_number = record.change.sequence_number.clone();
