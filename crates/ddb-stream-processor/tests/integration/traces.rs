@@ -87,6 +87,17 @@ fn traced_with<P: RecordProcessor>(
     }
 }
 
+impl<P: RecordProcessor> Traced<P> {
+    /// Runs `payload` as invocation `req-1`, which must succeed; returns every span exported so far.
+    async fn invoke(&self, payload: &[u8]) -> Vec<SpanData> {
+        self.handler
+            .handle_payload(payload, &invocation("req-1"))
+            .await
+            .unwrap();
+        self.exporter.get_finished_spans().unwrap()
+    }
+}
+
 fn invocation(request_id: &str) -> Invocation {
     Invocation::local(Duration::from_secs(30), &EngineConfig::default())
         .with_request_id(request_id)
@@ -123,24 +134,13 @@ fn split(spans: Vec<SpanData>) -> (SpanData, Vec<SpanData>) {
 /// The invocation span and the record spans of one successful 3-record invocation with `processor`.
 async fn three_record_invocation(processor: ScriptedProcessor) -> (SpanData, Vec<SpanData>) {
     let traced = traced(processor, false);
-    traced
-        .handler
-        .handle_payload(&payload(3), &invocation("req-1"))
-        .await
-        .unwrap();
-    split(traced.exporter.get_finished_spans().unwrap())
+    split(traced.invoke(&payload(3)).await)
 }
 
 #[tokio::test]
 async fn an_invocation_is_a_server_span_with_one_child_per_record() {
     let traced = traced(ScriptedProcessor::new(), false);
-    traced
-        .handler
-        .handle_payload(&payload(3), &invocation("req-1"))
-        .await
-        .unwrap();
-
-    let spans = traced.exporter.get_finished_spans().unwrap();
+    let spans = traced.invoke(&payload(3)).await;
     assert_eq!(
         spans.len(),
         4,
@@ -243,12 +243,7 @@ async fn with_two_items_failing_the_checkpoint_line_is_on_the_earlier_records_sp
     let (processor, payload) = two_items_failing_together();
     let mut traced = traced(processor, false);
     traced.handler = traced.handler.with_engine_config(per_key_over_two_items());
-    traced
-        .handler
-        .handle_payload(&payload, &invocation("req-1"))
-        .await
-        .unwrap();
-    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (root, records) = split(traced.invoke(&payload).await);
     assert_eq!(text(&root, "aws.dynamodb.stream.checkpoint"), sequence_number(2));
     let events_of = |index: usize| -> Vec<String> {
         records
@@ -376,12 +371,7 @@ async fn a_failed_invocation_has_error_status_and_type() {
 #[tokio::test]
 async fn the_xray_header_is_the_parent_only_when_xray_propagation_is_configured() {
     let propagating = traced(ScriptedProcessor::new(), true);
-    propagating
-        .handler
-        .handle_payload(&payload(1), &invocation("req-1"))
-        .await
-        .unwrap();
-    let (root, _) = split(propagating.exporter.get_finished_spans().unwrap());
+    let (root, _) = split(propagating.invoke(&payload(1)).await);
     assert_eq!(
         root.span_context.trace_id().to_string(),
         "5759e988bd862e3fe1be46a994272793"
@@ -390,12 +380,7 @@ async fn the_xray_header_is_the_parent_only_when_xray_propagation_is_configured(
     drop(propagating);
 
     let independent = traced(ScriptedProcessor::new(), false);
-    independent
-        .handler
-        .handle_payload(&payload(1), &invocation("req-1"))
-        .await
-        .unwrap();
-    let (root, _) = split(independent.exporter.get_finished_spans().unwrap());
+    let (root, _) = split(independent.invoke(&payload(1)).await);
     assert_ne!(
         root.span_context.trace_id().to_string(),
         "5759e988bd862e3fe1be46a994272793"
@@ -466,12 +451,7 @@ async fn a_ten_thousand_record_batch_loses_no_span() {
 #[tokio::test]
 async fn by_default_one_record_in_a_hundred_has_a_span() {
     let traced = traced_with(ScriptedProcessor::new(), false, RecordSampling::default());
-    traced
-        .handler
-        .handle_payload(&payload(10_000), &invocation("req-1"))
-        .await
-        .unwrap();
-    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (root, records) = split(traced.invoke(&payload(10_000)).await);
     assert_eq!(
         records.len(),
         100,
@@ -506,12 +486,7 @@ fn troubled_batch() -> (ScriptedProcessor, Vec<u8>, Duration) {
 async fn troubled_spans(spans: RecordSpans) -> (SpanData, Vec<(usize, SpanData)>) {
     let (processor, payload, slow) = troubled_batch();
     let traced = traced_with(processor, false, RecordSampling { spans, slow });
-    traced
-        .handler
-        .handle_payload(&payload, &invocation("req-1"))
-        .await
-        .unwrap();
-    let (root, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (root, records) = split(traced.invoke(&payload).await);
     let mut indexed: Vec<(usize, SpanData)> = records
         .into_iter()
         .map(|record| {
@@ -626,12 +601,7 @@ async fn a_record_left_out_keeps_its_keys_in_the_logs_and_out_of_the_trace() {
         log_keys: true,
         ..EngineConfig::default()
     });
-    traced
-        .handler
-        .handle_payload(&payload(4), &invocation("req-1"))
-        .await
-        .unwrap();
-    let (_, records) = split(traced.exporter.get_finished_spans().unwrap());
+    let (_, records) = split(traced.invoke(&payload(4)).await);
     let exported: Vec<String> = records.iter().map(|record| text(record, "eventId")).collect();
     assert_eq!(exported, [event_id(0), event_id(2)]);
     for record in &records {
@@ -660,12 +630,7 @@ async fn what_a_processor_traces_follows_its_record_into_or_out_of_the_trace() {
         ..RecordSampling::default()
     };
     let traced = traced_with(CallsAnotherService, false, sampling);
-    traced
-        .handler
-        .handle_payload(&payload(2), &invocation("req-1"))
-        .await
-        .unwrap();
-    let spans = traced.exporter.get_finished_spans().unwrap();
+    let spans = traced.invoke(&payload(2)).await;
     let named = |name: &str| -> Vec<&SpanData> { spans.iter().filter(|span| span.name == name).collect() };
     let (records, calls) = (named("record"), named("other-service"));
     assert_eq!(
