@@ -46,6 +46,10 @@ impl RecordResult {
     }
 }
 
+/// The message of the WARN line of each retry, and the name of the retry's event on a record span
+/// built when the record ends, so that a trace reads the same whether the record was sampled or not.
+pub(crate) const RETRY_LINE: &str = "transient failure; retrying the record in process";
+
 /// What a record leaves behind while it is processed.
 pub(crate) struct Trail<'a> {
     /// The record's span (the caller runs the record in it); it gets the `attempt` field of each
@@ -115,7 +119,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             max_attempts = policy.max_attempts,
             retry_in_ms = pause.as_millis() as u64,
             error = %message,
-            "transient failure; retrying the record in process"
+            "{RETRY_LINE}"
         );
         trail.retries.push(Retry {
             attempt,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use tracing::{Instrument, Span, error, warn};
 
-pub(crate) use attempt::panic_message;
+pub(crate) use attempt::{RETRY_LINE, panic_message};
 pub(crate) use config::{DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY};
 pub use config::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
 pub use deadline::Deadline;

@@ -68,7 +68,8 @@ use tracing_subscriber::filter::{FilterExt, LevelFilter, dynamic_filter_fn, filt
 use tracing_subscriber::{Layer, Registry};
 
 use crate::engine::{
-    RecordEnding, RecordObserver, RecordSpan, StopReason, inside_untraced_record, record_span, run_untraced,
+    RETRY_LINE, RecordEnding, RecordObserver, RecordSpan, StopReason, inside_untraced_record, record_span,
+    run_untraced,
 };
 use crate::record::{BatchRecord, Operation, identity};
 use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
@@ -569,7 +570,7 @@ impl RecordObserver for Traces {
             .start_with_context(&self.tracer, &parent);
         for retry in ending.retries {
             span.add_event_with_timestamp(
-                "transient failure; retrying the record in process",
+                RETRY_LINE,
                 retry.at,
                 vec![
                     KeyValue::new("attempt", i64::from(retry.attempt)),
