@@ -141,9 +141,10 @@ impl DynamoDbLocal {
         serde_json::from_str(&answer).unwrap_or_else(|error| panic!("{target}: {error}: {answer}"))
     }
 
-    /// Creates the example's table as template.yaml's demo table is (`pk`/`sk`, a stream with both
-    /// images, on-demand); returns its stream's ARN.
-    pub fn create_example_table(&self, name: &str) -> String {
+    /// Creates a table keyed like template.yaml's demo table (`pk` and `sk`, both strings, on
+    /// demand) with a stream of `view_type` (`NEW_AND_OLD_IMAGES`, `NEW_IMAGE`, `OLD_IMAGE` or
+    /// `KEYS_ONLY`); returns its stream's ARN.
+    pub fn create_table(&self, name: &str, view_type: &str) -> String {
         let created = self.call(
             "DynamoDB_20120810.CreateTable",
             &json!({
@@ -157,7 +158,7 @@ impl DynamoDbLocal {
                     {"AttributeName": "sk", "KeyType": "RANGE"}
                 ],
                 "BillingMode": "PAY_PER_REQUEST",
-                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": view_type}
             }),
         );
         created["TableDescription"]["LatestStreamArn"]
@@ -222,17 +223,6 @@ impl DynamoDbLocal {
     pub fn request(&self, target: &str, body: &str) -> Result<(u16, String), String> {
         request(&self.address, target, body)
     }
-}
-
-/// An item of the example's table (`src/processor/order.rs`): an order with its status and amount.
-pub fn example_order(pk: &str, status: &str, amount_cents: u64) -> Value {
-    json!({
-        "pk": {"S": pk},
-        "sk": {"S": "ORDER"},
-        "status": {"S": status},
-        "amount_cents": {"N": amount_cents.to_string()},
-        "updated_at": {"S": "2026-12-01T09:00:00Z"}
-    })
 }
 
 /// Sends `body` to `target` of the DynamoDB Local at `address` (`host:port`), as it is; the status

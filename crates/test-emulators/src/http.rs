@@ -20,6 +20,8 @@ pub struct Request {
 pub enum Reply {
     /// Send these bytes (a whole response) and keep the connection.
     Send(Vec<u8>),
+    /// Send these bytes, then close the connection (an answer whose end is the connection's).
+    SendThenClose(Vec<u8>),
     /// Close the connection without answering.
     Close,
 }
@@ -69,6 +71,35 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
+/// Sends `request` on to the server at `address` (`host:port`) as it came, and its whole answer back:
+/// a stub that answers some requests itself hands the others to the emulator behind it. The
+/// emulator is asked to close the connection after answering, so its answer ends where the
+/// connection does; `Reply::Close` when it cannot be reached.
+pub fn forward(address: &str, request: &Request) -> Reply {
+    let Ok(mut upstream) = TcpStream::connect(address) else {
+        return Reply::Close;
+    };
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+    for (name, value) in &request.headers {
+        if !matches!(name.as_str(), "connection" | "content-length" | "host") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "host: {address}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        request.body.len()
+    ));
+    let mut answer = Vec::new();
+    let sent = upstream
+        .write_all(head.as_bytes())
+        .and_then(|()| upstream.write_all(&request.body))
+        .and_then(|()| upstream.read_to_end(&mut answer));
+    match sent {
+        Ok(_) if !answer.is_empty() => Reply::SendThenClose(answer),
+        _ => Reply::Close,
+    }
+}
+
 /// Serves 127.0.0.1 on a free port with `handler`; returns the `host:port` address.
 pub fn serve(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
@@ -89,6 +120,10 @@ pub fn serve(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> Stri
                             if writer.write_all(&bytes).and_then(|()| writer.flush()).is_err() {
                                 return;
                             }
+                        }
+                        Reply::SendThenClose(bytes) => {
+                            let _ = writer.write_all(&bytes).and_then(|()| writer.flush());
+                            return;
                         }
                         Reply::Close => return,
                     }

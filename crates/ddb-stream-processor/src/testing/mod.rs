@@ -15,7 +15,9 @@ pub mod internals;
 pub mod records;
 mod scripted;
 
-pub use scripted::{Behaviour, ImageScriptedProcessor, SCRIPT_ATTRIBUTE, ScriptedProcessor};
+pub use scripted::{
+    Behaviour, DONE_MESSAGE, FIXED_VARIABLE, ImageScriptedProcessor, SCRIPT_ATTRIBUTE, ScriptedProcessor,
+};
 
 /// A command that runs the function binary at `binary` with none of the caller's configuration
 /// (`PROCESSOR_*`, `AWS_*`, `OTEL_*`, `POWERTOOLS_*`, `RUST_LOG` removed), so a test sets exactly

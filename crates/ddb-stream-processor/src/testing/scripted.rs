@@ -137,39 +137,50 @@ pub const SCRIPT_ATTRIBUTE: &str = "script";
 /// | `fail-permanent` | fails permanently, every attempt |
 /// | `fail-transient` | fails transiently, every attempt |
 /// | `fail-transient-once` | fails transiently on its first attempt in this process, then succeeds |
+/// | `fail-until-fixed` | fails permanently, every attempt, unless the process was started with [`FIXED_VARIABLE`] set (the cause has been fixed and deployed) |
 /// | `panic` | panics |
 /// | `sleep-ms:N` | takes N milliseconds, then succeeds |
 /// | `decode-permanent` | decodes the new image with serde_dynamo (`amount_cents` a `u32`, `status` `PENDING` or `PAID`); a decode error fails permanently, with serde_dynamo's error (which quotes the value) as the source |
 /// | `decode-transient` | the same, failing transiently |
 ///
 /// Anything else fails permanently with a message naming the unknown script.
+///
+/// Each record it completes is logged at DEBUG (`scripted record done`, with the record's
+/// `eventId` and `sequenceNumber`, never its values), so a whole-process test can tell which
+/// records a function processed, and in which order.
 #[derive(Debug, Default)]
 pub struct ImageScriptedProcessor {
     attempted: Mutex<std::collections::HashSet<String>>,
+    fixed: bool,
 }
+
+/// The environment variable that makes `fail-until-fixed` records succeed, read when the processor
+/// is made: a test restarts the function with it set, as a team redeploys a fix.
+pub const FIXED_VARIABLE: &str = "SCRIPTED_PROCESSOR_FIXED";
+
+/// The message of the DEBUG line [`ImageScriptedProcessor`] writes for each record it completes.
+pub const DONE_MESSAGE: &str = "scripted record done";
 
 impl ImageScriptedProcessor {
-    /// A processor with no record attempted yet.
+    /// A processor with no record attempted yet; `fail-until-fixed` records succeed when
+    /// [`FIXED_VARIABLE`] is set.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            fixed: std::env::var_os(FIXED_VARIABLE).is_some(),
+            ..Self::default()
+        }
     }
-}
 
-fn script_of(record: &ChangeRecord) -> Option<String> {
-    let image = record.new_image.as_ref().or(record.old_image.as_ref())?;
-    match image.get(SCRIPT_ATTRIBUTE)? {
-        serde_dynamo::AttributeValue::S(script) => Some(script.clone()),
-        _ => Some("<not a string>".to_owned()),
-    }
-}
-
-impl RecordProcessor for ImageScriptedProcessor {
-    async fn process(&self, record: &ChangeRecord) -> Result<(), RecordError> {
+    async fn run_script(&self, record: &ChangeRecord) -> Result<(), RecordError> {
         let Some(script) = script_of(record) else {
             return Ok(());
         };
         match script.as_str() {
             "fail-permanent" => Err(RecordError::permanent("scripted permanent failure")),
+            "fail-until-fixed" if !self.fixed => Err(RecordError::permanent(
+                "scripted permanent failure, until the cause is fixed",
+            )),
+            "fail-until-fixed" => Ok(()),
             "fail-transient" => Err(RecordError::transient("scripted transient failure")),
             "fail-transient-once" => {
                 let first = self.attempted.lock().unwrap().insert(record.event_id.clone());
@@ -192,5 +203,25 @@ impl RecordProcessor for ImageScriptedProcessor {
                 _ => Err(RecordError::permanent(format!("unknown script {other:?}"))),
             },
         }
+    }
+}
+
+fn script_of(record: &ChangeRecord) -> Option<String> {
+    let image = record.new_image.as_ref().or(record.old_image.as_ref())?;
+    match image.get(SCRIPT_ATTRIBUTE)? {
+        serde_dynamo::AttributeValue::S(script) => Some(script.clone()),
+        _ => Some("<not a string>".to_owned()),
+    }
+}
+
+impl RecordProcessor for ImageScriptedProcessor {
+    async fn process(&self, record: &ChangeRecord) -> Result<(), RecordError> {
+        self.run_script(record).await?;
+        tracing::debug!(
+            eventId = %record.event_id,
+            sequenceNumber = record.sequence_number.as_deref().unwrap_or_default(),
+            "{DONE_MESSAGE}"
+        );
+        Ok(())
     }
 }

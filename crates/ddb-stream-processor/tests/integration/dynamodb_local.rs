@@ -1,11 +1,11 @@
 //! Real stream records: DynamoDB Local (AWS's own engine) writes, updates, deletes and expires
-//! (Time to Live) items of the example's table; the test reads the stream, builds the events as
+//! (Time to Live) items of a table keyed like template.yaml's demo table; the test reads the stream, builds the events as
 //! Lambda delivers them, and runs them through the binary (`--event` and the Runtime API) and
 //! through the event source mapping's rules in process.
 //!
 //! DynamoDB Local listens on every interface, so the test runs again inside a private network
 //! namespace with only loopback, where the server, the function and the Runtime API double all
-//! live. Where DynamoDB Local differs from AWS (`shared` notes on emulators), the event builder does
+//! live. Where DynamoDB Local differs from AWS, the event builder does
 //! what Lambda would have received from AWS: its Time to Live delete (`UNKNOWN_TO_SDK_VERSION`
 //! without `userIdentity`) becomes the `REMOVE` with the DynamoDB service as `userIdentity` that AWS
 //! writes. Everything else — event ids, 21-digit sequence numbers, `SizeBytes`, the
@@ -24,9 +24,7 @@ use crate::support::binary::{command, run};
 use crate::support::emf_validator::{assert_valid, values_by_metric};
 use crate::support::function::{RunningFunction, lambda_command};
 use crate::support::runtime_api::{PostKind, RuntimeApi};
-use test_emulators::dynamodb_local::{
-    DynamoDbLocal, example_order, in_private_network, inside_private_network,
-};
+use test_emulators::dynamodb_local::{DynamoDbLocal, in_private_network, inside_private_network};
 
 /// The longest the stream may take to show every change (a Time to Live expiry takes seconds).
 const STREAM_WAIT: Duration = Duration::from_secs(120);
@@ -41,11 +39,11 @@ struct Stream {
     records: Vec<Value>,
 }
 
-/// The example's table (template.yaml: `pk`/`sk`, streams with both images, Time to Live on
-/// `expires_at`), and six changes: insert, insert of a poison record (the scripted function fails it
+/// A table keyed like template.yaml's demo table (`pk`/`sk`, streams with both images, Time to
+/// Live on `expires_at`), and six changes: insert, insert of a poison record (the scripted function fails it
 /// permanently), update, delete, insert of an expired item, and its Time to Live delete.
 fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
-    let arn = local.create_example_table("Orders");
+    let arn = local.create_table("Orders", "NEW_AND_OLD_IMAGES");
     local.call(
         "DynamoDB_20120810.UpdateTimeToLive",
         &json!({
@@ -54,8 +52,8 @@ fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
         }),
     );
     let put = |item: Value| local.put("Orders", &item);
-    put(example_order("ORDER#1", "PENDING", 4_200));
-    let mut poison = example_order("ORDER#2", "PENDING", 900);
+    put(item("ORDER#1"));
+    let mut poison = item("ORDER#2");
     poison["script"] = json!({"S": "fail-permanent"});
     put(poison);
     local.call(
@@ -63,9 +61,9 @@ fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
         &json!({
             "TableName": "Orders",
             "Key": {"pk": {"S": "ORDER#1"}, "sk": {"S": "ORDER"}},
-            "UpdateExpression": "SET #status = :paid",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":paid": {"S": "PAID"}}
+            "UpdateExpression": "SET #version = :two",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":two": {"N": "2"}}
         }),
     );
     local.call(
@@ -74,13 +72,18 @@ fn write_and_read_the_stream(local: &DynamoDbLocal) -> Stream {
     );
     // Last, so that its Time to Live delete (made by DynamoDB whenever it gets to it) is the last
     // change of the stream.
-    let mut expired = example_order("ORDER#3", "PAID", 1_500);
+    let mut expired = item("ORDER#3");
     expired["expires_at"] = json!({"N": (chrono::Utc::now().timestamp() - 3_600).to_string()});
     put(expired);
 
     let (_, records) = local.stream_records(&arn, 6, STREAM_WAIT);
     assert_eq!(records.len(), 6, "{records:#?}");
     Stream { arn, records }
+}
+
+/// An item: its key and a version number (the scripted function reads only a `script` attribute).
+fn item(pk: &str) -> Value {
+    json!({"pk": {"S": pk}, "sk": {"S": "ORDER"}, "version": {"N": "1"}})
 }
 
 /// A stream record as Lambda delivers it: GetRecords' record with the stream's `eventSourceARN`
