@@ -3,7 +3,7 @@
 //! as a dry run and replayed through cargo-lambda's Invoke API into the release function binary.
 //!
 //! ```sh
-//! cargo build --release --bin ddb-stream-processor
+//! cargo build --release -p ddb-stream-processor --features testing,mimalloc --bin scripted-function
 //! cargo bench -p obsctl --bench redrive            # REDRIVE_RECORDS, REDRIVE_RUNS to change the size
 //! ```
 //!
@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use test_emulators::cargo_lambda;
-use test_emulators::dynamodb_local::example_order;
-use world::{World, invocation_record, run_in_private_network, text};
+use world::{MAPPING_UUID, World, invocation_record, item, run_in_private_network, text};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -65,13 +64,11 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
     runtime.block_on(async {
         // INFO: the function's time is its own work, not a DEBUG line per record.
-        let world = World::start_logging("INFO").await;
+        let world = World::start_with("NEW_AND_OLD_IMAGES", "INFO").await;
         for chunk in (0..records).collect::<Vec<_>>().chunks(25) {
             let writes: Vec<Value> = chunk
                 .iter()
-                .map(|index| {
-                    json!({"PutRequest": {"Item": example_order(&format!("ORDER#{index:05}"), "PAID", 1_000 + *index as u64)}})
-                })
+                .map(|index| json!({"PutRequest": {"Item": item(&format!("ITEM#{index:05}"), 1)}}))
                 .collect();
             world.dynamodb.call(
                 "DynamoDB_20120810.BatchWriteItem",
@@ -79,7 +76,10 @@ fn main() {
             );
         }
         let started = Instant::now();
-        let (shard, stream) = world.dynamodb.stream_records(&world.stream_arn, records, Duration::from_secs(300));
+        let (shard, stream) =
+            world
+                .dynamodb
+                .stream_records(&world.stream_arn, records, Duration::from_secs(300));
         println!(
             "{records} records in the stream ({:.2} s to read them once from the test)",
             started.elapsed().as_secs_f64()
@@ -92,32 +92,43 @@ fn main() {
                 world.send(&queue, &pointer).await;
             }
         };
-        time(&world, "SQS pointer, --dry-run", &["--queue-url", &queue, "--dry-run"], runs, resend).await;
+        time(
+            &world,
+            "SQS pointer, --dry-run",
+            &[
+                "--queue-url",
+                &queue,
+                "--event-source-mapping",
+                MAPPING_UUID,
+                "--dry-run",
+            ],
+            runs,
+            resend,
+        )
+        .await;
         let sqs_session = time(
             &world,
             "SQS pointer, --invoke",
-            &["--queue-url", &queue, "--invoke", cargo_lambda::FUNCTION_NAME],
+            &[
+                "--queue-url",
+                &queue,
+                "--event-source-mapping",
+                MAPPING_UUID,
+                "--invoke",
+                cargo_lambda::FUNCTION_NAME,
+            ],
             runs,
             resend,
         )
         .await;
 
         let s3 = world.s3();
-        s3.create_bucket()
-            .bucket("orders-failures")
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(world::REGION))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        world.bucket("items-failures").await;
         let object = invocation_record(&world, &shard, &stream, true).to_string();
-        let key = format!("aws/lambda/6f9a2b1c-0000-4000-8000-000000000001/{shard}/2026/12/02/2026-12-02T00.13.49-bench");
+        let key = format!("aws/lambda/{MAPPING_UUID}/{shard}/2026/12/02/2026-12-02T00.13.49-bench");
         let upload = async || {
             s3.put_object()
-                .bucket("orders-failures")
+                .bucket("items-failures")
                 .key(&key)
                 .body(object.clone().into_bytes().into())
                 .send()
@@ -127,7 +138,14 @@ fn main() {
         let s3_session = time(
             &world,
             "S3 object, --invoke",
-            &["--bucket", "orders-failures", "--invoke", cargo_lambda::FUNCTION_NAME],
+            &[
+                "--bucket",
+                "items-failures",
+                "--event-source-mapping",
+                MAPPING_UUID,
+                "--invoke",
+                cargo_lambda::FUNCTION_NAME,
+            ],
             runs,
             upload,
         )

@@ -92,21 +92,30 @@ struct Target {
 #[command(group(ArgGroup::new("mode").required(true).args(["invoke", "to_dir", "dry_run"])))]
 struct RedriveArgs {
     /// The function's stack: its outputs name the destination (DeadLetterQueueUrl or
-    /// FailureBucketName) and the function (FunctionName).
+    /// FailureBucketName), the event source mapping (EventSourceMappingId) and the function
+    /// (FunctionName).
     #[arg(long)]
     stack_name: Option<String>,
+    /// The event source mapping whose failures to redrive (instead of the stack's): only its
+    /// failures are replayed, with its FilterCriteria.
+    #[arg(long, value_name = "UUID")]
+    event_source_mapping: Option<String>,
     /// The SQS queue of failure pointers (instead of the stack's).
     #[arg(long, conflicts_with = "bucket")]
     queue_url: Option<String>,
     /// The S3 bucket of failure objects (instead of the stack's).
     #[arg(long)]
     bucket: Option<String>,
-    /// Only the S3 objects under this prefix (default: the stack's mapping,
-    /// `aws/lambda/<EventSourceMappingId>/`, else every mapping's `aws/lambda/`).
+    /// Only the S3 objects under this prefix (default: the mapping's, `aws/lambda/<UUID>/`).
     #[arg(long)]
     prefix: Option<String>,
-    /// Replay by invoking the function (a name or ARN; without a value, the stack's FunctionName),
-    /// and settle each failure whose whole range succeeded.
+    /// The queue the failure bucket notifies of each object (instead of the stack's
+    /// FailureNotificationsQueueUrl): after a replay, the notifications of replayed objects are
+    /// removed, so the failures-waiting alarms see what still waits.
+    #[arg(long, requires = "bucket")]
+    notifications_queue_url: Option<String>,
+    /// Replay by invoking the function (a name or ARN; without a value, the stack's FunctionName,
+    /// else the mapping's function), and settle each failure whose whole range succeeded.
     #[arg(long, value_name = "FUNCTION", num_args = 0..=1, default_missing_value = "")]
     invoke: Option<String>,
     /// Write the events into this folder for `ddb-stream-processor --event`; settle nothing.
@@ -115,15 +124,21 @@ struct RedriveArgs {
     /// Only report what would be replayed, skipped and lost; change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Replay records that a later change of the same item superseded (old data over new).
+    /// Replay records that a later change of the same item superseded (old data over new), and
+    /// records whose currency cannot be told.
     #[arg(long)]
     include_superseded: bool,
     /// Retries of a batch that fails again, as the mapping's MaximumRetryAttempts.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     max_retries: u32,
-    /// Seconds a received SQS message stays hidden while the redrive runs (0 to 43200).
-    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(i32).range(0..=43_200))]
+    /// Seconds a received SQS message stays hidden should the redrive stop without releasing it
+    /// (2 to 43200); the hold is extended while the redrive works on the message.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i32).range(2..=43_200))]
     visibility_timeout: i32,
+    /// Seconds one read of the stream may take: a range not read to its last record within it is
+    /// neither replayed nor settled, and a read of later changes cut short leaves the table to decide.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    stream_read_timeout: u64,
     /// The AWS region (default: the standard chain, e.g. AWS_REGION).
     #[arg(long)]
     region: Option<String>,
@@ -168,10 +183,10 @@ fn run_redrive(args: &RedriveArgs) -> ExitCode {
             .progress_chars("#> "),
     );
     let outcome = runtime.block_on(async {
-        let (services, action) = redrive_setup(args).await?;
+        let (services, action) = redrive_setup(args).await.map_err(|error| (None, error))?;
         obsctl::redrive::run(&services, &action, args.include_superseded, &progress)
             .await
-            .map_err(|error| error.to_string())
+            .map_err(|stopped| (stopped.report, stopped.error.to_string()))
     });
     progress.0.finish_and_clear();
     match outcome {
@@ -183,18 +198,24 @@ fn run_redrive(args: &RedriveArgs) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Err(error) => {
+        Err((report, error)) => {
+            // What was done before the stop is said, whatever stopped it.
+            if let Some(report) = report {
+                print!("{}", obsctl::redrive::summary::text(&report));
+            }
             eprintln!("obsctl redrive: {error}");
             ExitCode::from(2)
         }
     }
 }
 
-/// The clients, the destination and the action, from the flags and the stack's outputs.
+/// The clients, the mapping, the destination and the action, from the flags and the stack's outputs.
 async fn redrive_setup(
     args: &RedriveArgs,
 ) -> Result<(obsctl::redrive::Services, obsctl::redrive::Action), String> {
-    use obsctl::redrive::destination::Destination;
+    use obsctl::redrive::destination::{Destination, LAMBDA_PREFIX};
+    use obsctl::redrive::hold::Holds;
+    use obsctl::redrive::mapping::Mapping;
     use obsctl::redrive::{Action, Services, replay::Invoker, stream::Stream, table::Table};
 
     let config = obsctl::cloud::sdk_config(args.region.clone(), args.endpoint_url.clone())
@@ -212,32 +233,47 @@ async fn redrive_setup(
         None => BTreeMap::new(),
     };
     let output = |name: &str| outputs.get(name).filter(|value| !value.is_empty()).cloned();
+    if args.queue_url.is_none() && args.bucket.is_none() && args.stack_name.is_none() {
+        return Err("say where the failures are: --stack-name, --queue-url or --bucket".to_owned());
+    }
+    let mapping_id = args
+        .event_source_mapping
+        .clone()
+        .or_else(|| output("EventSourceMappingId"))
+        .ok_or(
+            "say which event source mapping the failures are of: --stack-name, or --event-source-mapping UUID              (`aws lambda list-event-source-mappings --function-name NAME` lists a function's)",
+        )?;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let mapping = Mapping::read(&lambda, &mapping_id)
+        .await
+        .map_err(|error| error.to_string())?;
     // Lambda writes a mapping's failures under aws/lambda/<mapping UUID>/.
-    let mapping_prefix = args.prefix.clone().unwrap_or_else(|| {
-        let lambda = obsctl::redrive::destination::LAMBDA_PREFIX;
-        output("EventSourceMappingId").map_or_else(|| lambda.to_owned(), |id| format!("{lambda}{id}/"))
-    });
+    let mapping_prefix = args
+        .prefix
+        .clone()
+        .unwrap_or_else(|| format!("{LAMBDA_PREFIX}{}/", mapping.uuid));
+    let queue = |url: String| Destination::Queue {
+        client: aws_sdk_sqs::Client::new(&config),
+        url,
+        holds: Holds::new(args.visibility_timeout),
+    };
+    let notifications = args
+        .notifications_queue_url
+        .clone()
+        .or_else(|| output("FailureNotificationsQueueUrl"));
     let destination = match (&args.queue_url, &args.bucket) {
-        (Some(url), _) => Destination::Queue {
-            client: aws_sdk_sqs::Client::new(&config),
-            url: url.clone(),
-            visibility_timeout_seconds: args.visibility_timeout,
-        },
-        (None, Some(bucket)) => bucket_destination(&config, args, bucket.clone(), mapping_prefix.clone()),
+        (Some(url), _) => queue(url.clone()),
+        (None, Some(bucket)) => {
+            bucket_destination(&config, args, bucket.clone(), mapping_prefix, notifications)
+        }
         (None, None) => match (output("DeadLetterQueueUrl"), output("FailureBucketName")) {
-            (Some(url), _) => Destination::Queue {
-                client: aws_sdk_sqs::Client::new(&config),
-                url,
-                visibility_timeout_seconds: args.visibility_timeout,
-            },
-            (None, Some(bucket)) => bucket_destination(&config, args, bucket, mapping_prefix.clone()),
+            (Some(url), _) => queue(url),
+            (None, Some(bucket)) => bucket_destination(&config, args, bucket, mapping_prefix, notifications),
             (None, None) => {
-                return Err(match &args.stack_name {
-                    Some(name) => format!(
-                        "stack {name:?} has no DeadLetterQueueUrl or FailureBucketName output: pass --queue-url or --bucket"
-                    ),
-                    None => "say where the failures are: --stack-name, --queue-url or --bucket".to_owned(),
-                });
+                return Err(format!(
+                    "stack {:?} has no DeadLetterQueueUrl or FailureBucketName output: pass --queue-url or --bucket",
+                    args.stack_name.as_deref().unwrap_or_default()
+                ));
             }
         },
     };
@@ -251,6 +287,7 @@ async fn redrive_setup(
             .clone()
             .filter(|function| !function.is_empty())
             .or_else(|| output("FunctionName"))
+            .or_else(|| mapping.function_arn.clone())
             .ok_or(
                 "--invoke needs the function: --invoke NAME, or --stack-name with a FunctionName output",
             )?;
@@ -258,8 +295,9 @@ async fn redrive_setup(
     };
     let services = Services {
         destination,
-        stream: Stream::new(&config),
+        stream: Stream::new(&config, std::time::Duration::from_secs(args.stream_read_timeout)),
         table: Table::new(&config),
+        mapping,
     };
     Ok((services, action))
 }
@@ -271,6 +309,7 @@ fn bucket_destination(
     args: &RedriveArgs,
     bucket: String,
     prefix: String,
+    notifications: Option<String>,
 ) -> obsctl::redrive::destination::Destination {
     let custom_endpoint = args.endpoint_url.is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
@@ -282,6 +321,7 @@ fn bucket_destination(
         client: aws_sdk_s3::Client::from_conf(s3),
         bucket,
         prefix,
+        notifications: notifications.map(|url| (aws_sdk_sqs::Client::new(config), url)),
     }
 }
 

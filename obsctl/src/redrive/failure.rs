@@ -4,6 +4,10 @@
 //! `version`, `timestamp` and the pointer `DDBStreamBatchInfo` (shard id, first and last sequence
 //! number, stream ARN, arrival times, batch size). An S3 object also has `payload`: the event the
 //! function was given, as a JSON string, so its records survive the stream's 24 hours.
+//!
+//! A failure that a redrive replayed in part carries its progress: an SQS message is sent again
+//! with the field [`PROGRESS_FIELD`] added (`{"replayedThrough": "<sequence number>"}`), an S3
+//! object is tagged; a later redrive resumes after it.
 
 use ddb_stream_processor::record::sequence_number::{self, compare};
 use serde_json::Value;
@@ -25,7 +29,24 @@ pub struct BatchInfo {
     pub first_arrival: Option<String>,
     /// Why Lambda gave up: `RetryAttemptsExhausted`, `RecordAgeExceeded`, ….
     pub condition: Option<String>,
+    /// The function the batch was given to (`requestContext.functionArn`).
+    pub function_arn: Option<String>,
 }
+
+impl BatchInfo {
+    /// When the first record reached the stream, in milliseconds since the epoch, when the time is
+    /// given and readable.
+    pub fn first_arrival_ms(&self) -> Option<i64> {
+        let text = self.first_arrival.as_deref()?;
+        aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
+            .ok()?
+            .to_millis()
+            .ok()
+    }
+}
+
+/// The field of an SQS failure message that holds a redrive's progress.
+pub const PROGRESS_FIELD: &str = "obsctlRedrive";
 
 /// One invocation record: the pointer, and the event when the destination is S3.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +55,9 @@ pub struct InvocationRecord {
     pub info: BatchInfo,
     /// The records of the event Lambda gave the function (S3 destinations only), in batch order.
     pub records: Option<Vec<Value>>,
+    /// The last sequence number of the range an earlier redrive completed (replayed or skipped
+    /// everything up to it), from the message's [`PROGRESS_FIELD`].
+    pub replayed_through: Option<String>,
 }
 
 /// Why a message or object is not an invocation record of a DynamoDB stream mapping.
@@ -67,6 +91,9 @@ pub enum NotAnInvocationRecord {
     /// `payload` is there but is not an event with `Records`.
     #[error("payload is not a DynamoDB stream event with a Records list ({0})")]
     BadPayload(String),
+    /// The redrive progress field is not one.
+    #[error("{PROGRESS_FIELD}.replayedThrough is not a sequence number")]
+    BadProgress,
 }
 
 /// Reads an invocation record (an SQS message body or an S3 object).
@@ -106,6 +133,10 @@ pub fn parse(body: &[u8]) -> Result<InvocationRecord, NotAnInvocationRecord> {
             .pointer("/requestContext/condition")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        function_arn: record
+            .pointer("/requestContext/functionArn")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     };
     if compare(&info.end_sequence_number, &info.start_sequence_number).is_lt() {
         return Err(NotAnInvocationRecord::EmptyRange);
@@ -114,7 +145,34 @@ pub fn parse(body: &[u8]) -> Result<InvocationRecord, NotAnInvocationRecord> {
         None | Some(Value::Null) => None,
         Some(payload) => Some(payload_records(payload)?),
     };
-    Ok(InvocationRecord { info, records })
+    let replayed_through = match record.get(PROGRESS_FIELD) {
+        None | Some(Value::Null) => None,
+        Some(progress) => Some(
+            progress
+                .get("replayedThrough")
+                .and_then(Value::as_str)
+                .filter(|number| sequence_number::validate(number).is_ok())
+                .ok_or(NotAnInvocationRecord::BadProgress)?
+                .to_owned(),
+        ),
+    };
+    Ok(InvocationRecord {
+        info,
+        records,
+        replayed_through,
+    })
+}
+
+/// The body of an SQS failure message with a redrive's progress set to `replayed_through`: the
+/// invocation record as Lambda wrote it, and the [`PROGRESS_FIELD`]. `None` when `body` is not a
+/// JSON object.
+pub fn with_progress(body: &[u8], replayed_through: &str) -> Option<String> {
+    let mut record: Value = serde_json::from_slice(body).ok()?;
+    record.as_object_mut()?.insert(
+        PROGRESS_FIELD.to_owned(),
+        serde_json::json!({"replayedThrough": replayed_through}),
+    );
+    Some(record.to_string())
 }
 
 /// The records of `payload`: the event as a JSON string (as Lambda writes it) or as an object.
@@ -167,7 +225,54 @@ mod tests {
         assert_eq!(record.info.batch_size, Some(3));
         assert_eq!(record.info.condition.as_deref(), Some("RetryAttemptsExhausted"));
         assert_eq!(record.info.first_arrival.as_deref(), Some("2026-11-14T00:13:19Z"));
+        assert_eq!(record.info.first_arrival_ms(), Some(1_794_615_199_000));
+        assert_eq!(
+            record.info.function_arn.as_deref(),
+            Some("arn:aws:lambda:eu-west-1:123456789012:function:orders")
+        );
         assert_eq!(record.records, None);
+        assert_eq!(record.replayed_through, None);
+    }
+
+    #[test]
+    fn arrival_times_are_read_as_times_whatever_their_precision() {
+        let mut with_fraction = pointer();
+        with_fraction["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"] =
+            json!("2026-11-14T00:13:19.500Z");
+        let record = parse(with_fraction.to_string().as_bytes()).unwrap();
+        assert_eq!(record.info.first_arrival_ms(), Some(1_794_615_199_500));
+        let mut unreadable = pointer();
+        unreadable["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"] = json!("yesterday");
+        assert_eq!(
+            parse(unreadable.to_string().as_bytes())
+                .unwrap()
+                .info
+                .first_arrival_ms(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_message_carries_the_progress_of_an_earlier_redrive() {
+        let body = with_progress(pointer().to_string().as_bytes(), "800000000003126276365").unwrap();
+        let record = parse(body.as_bytes()).unwrap();
+        assert_eq!(record.replayed_through.as_deref(), Some("800000000003126276365"));
+        assert_eq!(
+            record.info.start_sequence_number, "800000000003126276362",
+            "the range as Lambda wrote it"
+        );
+        let again = with_progress(body.as_bytes(), "800000000003126276368").unwrap();
+        assert_eq!(
+            parse(again.as_bytes()).unwrap().replayed_through.as_deref(),
+            Some("800000000003126276368")
+        );
+        let mut bad = pointer();
+        bad[PROGRESS_FIELD] = json!({"replayedThrough": "soon"});
+        assert_eq!(
+            parse(bad.to_string().as_bytes()),
+            Err(NotAnInvocationRecord::BadProgress)
+        );
+        assert_eq!(with_progress(b"[1]", "1"), None);
     }
 
     #[test]

@@ -1,20 +1,34 @@
 //! `obsctl redrive`: the records behind the on-failure destination, recovered in order.
 //!
-//! 1. [`destination`] reads the failures: SQS pointers or S3 invocation records ([`failure`]);
-//! 2. the records come from the S3 object, or from the stream ([`stream`]), rebuilt as Lambda
-//!    delivers them; what the stream no longer has is reported lost, never skipped quietly;
-//! 3. order: a record whose item changed again after its range (in the stream, or — where the
-//!    stream cannot tell — because the table's item is no longer its new image, [`table`]) is
-//!    superseded: replaying it would put old data over new, so it is skipped unless asked for;
-//! 4. [`replay`]: the deployed function is invoked as the mapping would, or the events are written
-//!    for `ddb-stream-processor --event`, or nothing is done (dry run);
-//! 5. a failure is settled (message deleted, object tagged) only when its whole range succeeded;
-//!    after a range fails again, later ranges of its shard are held back, so nothing overtakes it.
+//! 1. [`mapping`] says which failures are this mapping's (its stream and function), which records it
+//!    delivers (its `FilterCriteria`, evaluated by [`filter`]) and how many batches run at once per
+//!    shard; failures of other mappings are left untouched;
+//! 2. [`destination`] reads the failures: SQS pointers or S3 invocation records ([`failure`]),
+//!    messages held only while they are worked on ([`hold`]);
+//! 3. the records come from the S3 object, or from the stream ([`stream`]), read to the range's
+//!    last record and rebuilt as Lambda delivers them; what the stream no longer has is reported
+//!    lost, never skipped quietly;
+//! 4. order: a record whose item changed again after its range, by a change the mapping delivers,
+//!    is superseded ([`currency`]; the stream's later changes, and the table's current item where
+//!    the stream does not show them whole, [`table`]); replaying it would put old data over new, so
+//!    it is skipped unless asked for. A record whose currency cannot be told stops the range there;
+//!    it is replayed only where the processor reads the item anyway (`KEYS_ONLY`);
+//! 5. [`replay`]: the deployed function is invoked as the mapping would, or the events are written
+//!    for `ddb-stream-processor --event`, or nothing is done (dry run); each record once per run,
+//!    however many failed ranges hold it (concurrent batches of a shard overlap);
+//! 6. a failure is settled (message deleted, object tagged) only when its whole range is done;
+//!    otherwise its progress is kept with it, so a later run resumes after what is done, and the
+//!    later ranges of its shard (and of the shards that descend from it) are held back, so nothing
+//!    overtakes it.
 //!
-//! [`summary`] prints the table at the end.
+//! [`summary`] prints the table at the end, also when the run stops part-way.
 
+pub mod currency;
 pub mod destination;
 pub mod failure;
+pub mod filter;
+pub mod hold;
+pub mod mapping;
 mod raw_body;
 pub mod replay;
 pub mod stream;
@@ -28,11 +42,13 @@ use ddb_stream_processor::record::sequence_number::compare;
 use serde_json::Value;
 
 use crate::cloud::CloudError;
-use destination::{Destination, Failure, Origin};
-use failure::InvocationRecord;
+use currency::{Currency, view_type};
+use destination::{Destination, Failure, Notifications, Settlement};
+use failure::{BatchInfo, InvocationRecord};
+use mapping::Mapping;
 use replay::Invoker;
-use stream::{LaterChanges, RangeRead, ReadProblem, Stream, item_key, sequence_number};
-use table::{Table, TableProblem, still_current, table_name};
+use stream::{LaterChanges, Lineage, RangeRead, ReadProblem, Stream, sequence_number};
+use table::Table;
 
 /// What to do with the records recovered.
 #[derive(Debug, Clone)]
@@ -45,26 +61,42 @@ pub enum Action {
     Invoke(Invoker),
 }
 
-/// The AWS services a redrive reads.
+/// The AWS services a redrive reads, and the mapping it redrives.
 #[derive(Debug, Clone)]
 pub struct Services {
     /// Where the failures are.
     pub destination: Destination,
     /// The stream the ranges name.
     pub stream: Stream,
-    /// The table, for records whose later history the stream no longer has.
+    /// The table, for records whose later history the stream does not show whole.
     pub table: Table,
+    /// The event source mapping whose failures are redriven.
+    pub mapping: Mapping,
 }
 
-/// A record not replayed because its item changed again afterwards.
+/// A record named in the summary: by event id and sequence number, never by key or value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Superseded {
+pub struct RecordNote {
     /// Its `eventID`.
     pub event_id: String,
     /// Its sequence number.
     pub sequence_number: String,
-    /// How the later change is known.
+    /// What is said of it.
     pub reason: String,
+}
+
+impl RecordNote {
+    fn of(record: &Value, reason: String) -> Self {
+        Self {
+            event_id: record
+                .get("eventID")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            sequence_number: sequence_number(record).unwrap_or_default().to_owned(),
+            reason,
+        }
+    }
 }
 
 /// How one failure ended.
@@ -75,9 +107,11 @@ pub enum Outcome {
     /// Dry run: this is what would be replayed.
     WouldReplay,
     /// The events were written for `--event`; the failure is left in place.
-    Written(Vec<PathBuf>),
+    Written,
     /// The records cannot be recovered.
     Lost(String),
+    /// The range was not read to its last record: nothing was replayed.
+    NotReadToEnd(String),
     /// The function failed again; the records from the checkpoint on were not replayed.
     FailedAgain {
         /// The first record not replayed.
@@ -87,10 +121,43 @@ pub enum Outcome {
         /// What the last attempt said.
         reason: String,
     },
-    /// Not attempted: an earlier range of the same shard failed again.
+    /// Whether a record is still current cannot be told: it and the records after it were not
+    /// replayed.
+    CannotTell {
+        /// The record.
+        record: RecordNote,
+        /// How many records after it were not replayed.
+        after: usize,
+    },
+    /// Not attempted: an earlier range of the same shard (or of a shard it descends from) was not
+    /// completed.
     HeldBack,
     /// Not an invocation record of a DynamoDB stream mapping.
     Unreadable(String),
+    /// The message's hold was lost before the redrive got to it: another reader may have it.
+    HoldLost(String),
+    /// The run stopped before this failure was done.
+    NotDone,
+}
+
+impl Outcome {
+    /// Whether the failure is done with (or would be, or is written): nothing is left to recover.
+    fn is_complete(&self) -> bool {
+        matches!(self, Self::Recovered | Self::WouldReplay | Self::Written)
+    }
+
+    /// Whether later ranges of the same shard must wait for this one.
+    fn holds_back_the_shard(&self) -> bool {
+        matches!(
+            self,
+            Self::FailedAgain { .. }
+                | Self::CannotTell { .. }
+                | Self::NotReadToEnd(_)
+                | Self::HeldBack
+                | Self::HoldLost(_)
+                | Self::NotDone
+        )
+    }
 }
 
 /// One failure's line of the summary.
@@ -104,14 +171,22 @@ pub struct RangeReport {
     pub first: String,
     /// The last.
     pub last: String,
-    /// Records found for the range.
+    /// Records of the range the mapping delivers (read from the stream, or held by the S3 object).
     pub records: usize,
     /// Records replayed successfully (invoked, or written).
     pub replayed: usize,
     /// Records superseded by a later change (skipped unless `--include-superseded`).
-    pub superseded: Vec<Superseded>,
+    pub superseded: Vec<RecordNote>,
     /// Whether superseded records were replayed anyway.
     pub superseded_replayed: bool,
+    /// Records replayed although their currency cannot be told, and why that is safe.
+    pub replayed_undecided: Vec<RecordNote>,
+    /// Records of the range the mapping's `FilterCriteria` never deliver (not replayed).
+    pub left_out: usize,
+    /// Records an earlier run replayed (the failure's progress), and the first record after them.
+    pub earlier_run: Option<(usize, String)>,
+    /// Records an earlier failure of this run replayed, and that failure's number.
+    pub earlier_range: Option<(usize, usize)>,
     /// Records lost (the batch size when the stream no longer has the range).
     pub lost: usize,
     /// The first records of the range the stream has trimmed while it still has the rest:
@@ -119,31 +194,76 @@ pub struct RangeReport {
     pub lost_head: Option<String>,
     /// Remarks (a range holding more records than the batch had).
     pub notes: Vec<String>,
+    /// The event files written (`--to-dir`).
+    pub files: Vec<PathBuf>,
+    /// Why the failure could not be settled (deleted, tagged, its progress kept), if it could not.
+    pub settle_error: Option<String>,
     /// How it ended.
     pub outcome: Outcome,
+}
+
+impl RangeReport {
+    fn new(failure: &Failure, info: Option<&BatchInfo>, outcome: Outcome) -> Self {
+        Self {
+            origin: failure.origin.to_string(),
+            shard_id: info.map(|info| info.shard_id.clone()).unwrap_or_default(),
+            first: info
+                .map(|info| info.start_sequence_number.clone())
+                .unwrap_or_default(),
+            last: info
+                .map(|info| info.end_sequence_number.clone())
+                .unwrap_or_default(),
+            records: 0,
+            replayed: 0,
+            superseded: Vec::new(),
+            superseded_replayed: false,
+            replayed_undecided: Vec::new(),
+            left_out: 0,
+            earlier_run: None,
+            earlier_range: None,
+            lost: 0,
+            lost_head: None,
+            notes: Vec::new(),
+            files: Vec::new(),
+            settle_error: None,
+            outcome,
+        }
+    }
+
+    /// Whether nothing is left to recover of this failure.
+    pub fn is_complete(&self) -> bool {
+        self.outcome.is_complete() && self.lost_head.is_none() && self.settle_error.is_none()
+    }
 }
 
 /// The whole redrive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
-    /// One line per failure, in replay order.
+    /// One line per failure of the mapping, in replay order.
     pub ranges: Vec<RangeReport>,
     /// S3 objects skipped because an earlier redrive replayed them.
     pub already_replayed: usize,
+    /// Failures of other event source mappings, left untouched.
+    pub other_mappings: usize,
+    /// The failure queue's notifications of S3 objects, reconciled after the run.
+    pub notifications: Option<Notifications>,
 }
 
 impl Report {
-    /// Whether everything the destination held is recovered (or, in a dry run or with `--to-dir`,
-    /// recoverable): the exit code says so.
+    /// Whether everything the destination held for the mapping is recovered (or, in a dry run or
+    /// with `--to-dir`, recoverable): the exit code says so.
     pub fn complete(&self) -> bool {
-        self.ranges.iter().all(|range| {
-            range.lost_head.is_none()
-                && matches!(
-                    range.outcome,
-                    Outcome::Recovered | Outcome::WouldReplay | Outcome::Written(_)
-                )
-        })
+        self.ranges.iter().all(RangeReport::is_complete)
     }
+}
+
+/// A run that stopped part-way: what it had done, and why it stopped.
+#[derive(Debug)]
+pub struct Stopped {
+    /// The report of what was done; `None` when the stop came before any failure was read.
+    pub report: Option<Report>,
+    /// Why.
+    pub error: CloudError,
 }
 
 /// Progress for a long redrive: told the number of failures, then each one done.
@@ -160,214 +280,478 @@ impl Progress for () {
     fn advance(&self, _label: &str) {}
 }
 
-/// Runs a redrive. `Err` only when AWS cannot be asked at all; every failure it could read is in
-/// the report, and those not settled were made visible again.
+/// Runs a redrive. Every failure it could read is in the report; a failure it did not settle is
+/// visible again (its progress kept) for the next run. When AWS cannot be asked part-way, the
+/// report of what was done comes with the error.
 pub async fn run(
     services: &Services,
     action: &Action,
     include_superseded: bool,
     progress: &dyn Progress,
-) -> Result<Report, CloudError> {
-    let found = services.destination.failures().await?;
+) -> Result<Report, Stopped> {
+    let result = run_held(services, action, include_superseded, progress).await;
+    services.destination.finish();
+    result
+}
+
+async fn run_held(
+    services: &Services,
+    action: &Action,
+    include_superseded: bool,
+    progress: &dyn Progress,
+) -> Result<Report, Stopped> {
+    let found = services
+        .destination
+        .failures()
+        .await
+        .map_err(|error| Stopped { report: None, error })?;
     let mut report = Report {
         already_replayed: found.already_replayed,
         ..Report::default()
     };
-    let mut failures = found.failures;
-    failures.sort_by(replay_order);
-    progress.start(failures.len());
-    let mut shards = Shards::default();
-    let mut remaining = failures.iter();
-    while let Some(failure) = remaining.next() {
-        let number = report.ranges.len() + 1;
-        let done = redrive_one(services, action, include_superseded, failure, number, &mut shards).await;
-        let settled = match done {
-            Ok(range) => {
-                // A failure part of whose records is lost stays, as the evidence of the loss.
-                let recovered = range.outcome == Outcome::Recovered && range.lost_head.is_none();
-                services
-                    .destination
-                    .settle(&failure.origin, recovered)
-                    .await
-                    .map(|()| range)
-            }
-            Err(error) => Err(error),
-        };
-        match settled {
-            Ok(range) => {
-                if matches!(range.outcome, Outcome::FailedAgain { .. } | Outcome::HeldBack)
-                    && let Ok(record) = &failure.record
-                {
-                    shards
-                        .failed
-                        .insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
-                }
-                report.ranges.push(range);
-                progress.advance(&failure.origin.to_string());
-            }
+    let (mut ours, others): (Vec<Failure>, Vec<Failure>) = found.failures.into_iter().partition(|failure| {
+        failure
+            .record
+            .as_ref()
+            .map_or(true, |record| services.mapping.owns(&record.info))
+    });
+    report.other_mappings = others.len();
+    for other in &others {
+        services.destination.release(other).await;
+    }
+    order(&mut ours);
+    progress.start(ours.len());
+    let mut state = RunState::default();
+    let mut remaining = ours.iter().enumerate();
+    while let Some((index, failure)) = remaining.next() {
+        let number = index + 1;
+        let done = redrive_one(services, action, include_superseded, failure, number, &mut state).await;
+        let (mut range, settlement) = match done {
+            Ok(done) => done,
             Err(error) => {
-                // Leave nothing hidden: what was not settled is visible again for the next run.
-                for unsettled in std::iter::once(failure).chain(remaining) {
-                    let _ = services.destination.settle(&unsettled.origin, false).await;
+                // Leave nothing hidden: what was not done is visible again for the next run.
+                for (_, unsettled) in std::iter::once((index, failure)).chain(remaining) {
+                    services.destination.release(unsettled).await;
+                    let info = unsettled.record.as_ref().ok().map(|record| &record.info);
+                    report
+                        .ranges
+                        .push(RangeReport::new(unsettled, info, Outcome::NotDone));
                 }
-                return Err(error);
+                return Err(Stopped {
+                    report: Some(report),
+                    error,
+                });
             }
+        };
+        match settlement {
+            Some(settlement) => {
+                if let Err(error) = services.destination.settle(failure, &settlement).await {
+                    range.settle_error = Some(error.to_string());
+                }
+            }
+            None => services.destination.release(failure).await,
         }
+        if let Ok(record) = &failure.record
+            && range.outcome.holds_back_the_shard()
+        {
+            state
+                .stopped
+                .insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
+        }
+        report.ranges.push(range);
+        progress.advance(&failure.origin.to_string());
+    }
+    if matches!(action, Action::Invoke(_)) {
+        report.notifications = services
+            .destination
+            .reconcile_notifications()
+            .await
+            .map_err(|error| Stopped {
+                report: Some(report.clone()),
+                error,
+            })?;
     }
     Ok(report)
 }
 
-/// Unreadable failures first (they need a person), then by first arrival, shard and sequence number.
-fn replay_order(one: &Failure, other: &Failure) -> std::cmp::Ordering {
-    match (&one.record, &other.record) {
+/// Unreadable failures first (they need a person); then shard by shard, the shards in the order
+/// their first failure reached the stream (arrival times read as times; a parent shard's records
+/// come first), each shard's ranges by sequence number.
+fn order(failures: &mut [Failure]) {
+    let mut shard_arrival: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for record in failures.iter().filter_map(|failure| failure.record.as_ref().ok()) {
+        let arrival = record.info.first_arrival_ms().unwrap_or(i64::MAX);
+        let shard = (record.info.stream_arn.clone(), record.info.shard_id.clone());
+        let earliest = shard_arrival.entry(shard).or_insert(arrival);
+        *earliest = (*earliest).min(arrival);
+    }
+    failures.sort_by(|one, other| match (&one.record, &other.record) {
         (Err(_), Err(_)) => std::cmp::Ordering::Equal,
         (Err(_), Ok(_)) => std::cmp::Ordering::Less,
         (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-        (Ok(one), Ok(other)) => (&one.info.first_arrival, &one.info.stream_arn, &one.info.shard_id)
-            .cmp(&(
-                &other.info.first_arrival,
-                &other.info.stream_arn,
-                &other.info.shard_id,
-            ))
-            .then_with(|| compare(&one.info.start_sequence_number, &other.info.start_sequence_number)),
+        (Ok(one), Ok(other)) => {
+            let shard = |record: &InvocationRecord| {
+                let key = (record.info.stream_arn.clone(), record.info.shard_id.clone());
+                (shard_arrival[&key], key)
+            };
+            shard(one)
+                .cmp(&shard(other))
+                .then_with(|| compare(&one.info.start_sequence_number, &other.info.start_sequence_number))
+                .then_with(|| compare(&one.info.end_sequence_number, &other.info.end_sequence_number))
+        }
+    });
+}
+
+/// What the run knows as it goes through the failures.
+#[derive(Debug, Default)]
+struct RunState {
+    /// Shards `(stream ARN, shard id)` with a range that was not completed: their later ranges, and
+    /// those of the shards that descend from them, are held back.
+    stopped: BTreeSet<(String, String)>,
+    /// Each stream's shard lineage, read once.
+    lineages: BTreeMap<String, Lineage>,
+    /// What changed after the end of the first range read of each shard, read once: the ranges of
+    /// a shard come in stream order, and a change after a later range's end is also after that
+    /// first end, which is all [`LaterChanges::delivered_after`] asks.
+    later: BTreeMap<(String, String), (String, LaterChanges)>,
+    /// The records this run has replayed or skipped, by sequence number, with the number of the
+    /// failure that did (ranges of concurrent batches overlap).
+    done: BTreeMap<(String, String), BTreeMap<String, usize>>,
+}
+
+impl RunState {
+    async fn lineage(&mut self, stream: &Stream, stream_arn: &str) -> Result<&Lineage, CloudError> {
+        if !self.lineages.contains_key(stream_arn) {
+            let lineage = match stream.lineage(stream_arn).await {
+                Ok(lineage) => lineage,
+                Err(ReadProblem::Failed(error)) => return Err(error),
+                // A stream that is gone has no descendants to read; its ranges say they are lost.
+                Err(_) => Lineage::default(),
+            };
+            self.lineages.insert(stream_arn.to_owned(), lineage);
+        }
+        Ok(&self.lineages[stream_arn])
+    }
+
+    /// Whether a range of `shard` must wait: its shard, or one it descends from, was not completed.
+    fn held_back(&self, stream_arn: &str, shard: &str) -> bool {
+        self.stopped.iter().any(|(stopped_stream, stopped_shard)| {
+            stopped_stream == stream_arn
+                && (stopped_shard == shard
+                    || self
+                        .lineages
+                        .get(stream_arn)
+                        .is_some_and(|lineage| lineage.descends_from(shard, stopped_shard)))
+        })
+    }
+
+    /// The changes after `range` in its shard and its descendants.
+    async fn later_changes(
+        &mut self,
+        services: &Services,
+        range: &BatchInfo,
+    ) -> Result<&LaterChanges, CloudError> {
+        let shard = (range.stream_arn.clone(), range.shard_id.clone());
+        let read_from_here = self
+            .later
+            .get(&shard)
+            .is_none_or(|(from, _)| compare(from, &range.end_sequence_number).is_gt());
+        if read_from_here {
+            let lineage = self.lineage(&services.stream, &range.stream_arn).await?.clone();
+            let later = services
+                .stream
+                .later_changes(
+                    &range.stream_arn,
+                    &range.shard_id,
+                    &range.end_sequence_number,
+                    &services.mapping.filter,
+                    &lineage,
+                )
+                .await?;
+            self.later
+                .insert(shard.clone(), (range.end_sequence_number.clone(), later));
+        }
+        Ok(&self.later[&shard].1)
     }
 }
 
+/// How one failure went, and how to settle it (`None`: leave it as it is, visible again).
 async fn redrive_one(
     services: &Services,
     action: &Action,
     include_superseded: bool,
     failure: &Failure,
     number: usize,
-    shards: &mut Shards,
-) -> Result<RangeReport, CloudError> {
+    state: &mut RunState,
+) -> Result<(RangeReport, Option<Settlement>), CloudError> {
     let record = match &failure.record {
         Ok(record) => record,
         Err(problem) => {
-            return Ok(RangeReport {
-                origin: failure.origin.to_string(),
-                shard_id: String::new(),
-                first: String::new(),
-                last: String::new(),
-                records: 0,
-                replayed: 0,
-                superseded: Vec::new(),
-                superseded_replayed: false,
-                lost: 0,
-                lost_head: None,
-                notes: Vec::new(),
-                outcome: Outcome::Unreadable(problem.to_string()),
-            });
+            return Ok((
+                RangeReport::new(failure, None, Outcome::Unreadable(problem.to_string())),
+                None,
+            ));
         }
     };
     let info = &record.info;
-    let mut range = RangeReport {
-        origin: failure.origin.to_string(),
-        shard_id: info.shard_id.clone(),
-        first: info.start_sequence_number.clone(),
-        last: info.end_sequence_number.clone(),
-        records: 0,
-        replayed: 0,
-        superseded: Vec::new(),
-        superseded_replayed: include_superseded,
-        lost: 0,
-        lost_head: None,
-        notes: Vec::new(),
-        outcome: Outcome::HeldBack,
-    };
-    if shards
-        .failed
-        .contains(&(info.stream_arn.clone(), info.shard_id.clone()))
-    {
-        return Ok(range);
+    let mut range = RangeReport::new(failure, Some(info), Outcome::HeldBack);
+    range.superseded_replayed = include_superseded;
+    if let Some(reason) = services.destination.hold_lost(failure) {
+        range.outcome = Outcome::HoldLost(reason);
+        return Ok((range, None));
     }
-    let records = match records_of(services, record).await {
-        Ok(RangeRead {
-            records,
-            trimmed_head: None,
-        }) => records,
-        Ok(RangeRead {
-            records,
-            trimmed_head: Some(reason),
-        }) => {
-            let first = sequence_number(&records[0]).unwrap_or_default();
-            range.lost_head = Some(format!(
-                "sequence numbers {} up to {first} (not included) of {}: {reason}",
-                info.start_sequence_number, info.shard_id
-            ));
-            range.lost = info
-                .batch_size
-                .map_or(0, |size| (size as usize).saturating_sub(records.len()));
-            records
-        }
+    state.lineage(&services.stream, &info.stream_arn).await?;
+    if state.held_back(&info.stream_arn, &info.shard_id) {
+        return Ok((range, None));
+    }
+
+    // The records, as the mapping delivers them.
+    let from_stream = record.records.is_none();
+    let read = match records_of(services, record).await {
+        Ok(read) => read,
         Err(ReadProblem::Gone(reason) | ReadProblem::Trimmed(reason)) => {
             range.lost = info.batch_size.map_or(0, |size| size as usize);
             range.outcome = Outcome::Lost(reason);
-            return Ok(range);
+            return Ok((
+                range,
+                Some(Settlement::Kept {
+                    replayed_through: None,
+                }),
+            ));
+        }
+        Err(ReadProblem::NotReadToEnd(reason)) => {
+            range.outcome = Outcome::NotReadToEnd(reason);
+            return Ok((range, None));
         }
         Err(ReadProblem::Failed(error)) => return Err(error),
     };
-    range.records = records.len();
-    if records.is_empty() {
-        range.lost = info.batch_size.map_or(0, |size| size as usize);
-        range.outcome = Outcome::Lost("the stream has no records in this range any more".into());
-        return Ok(range);
-    }
-    if let Some(size) = info.batch_size
-        && size as usize != records.len()
-        && record.records.is_none()
-        && range.lost_head.is_none()
-    {
-        range.notes.push(format!(
-            "the range holds {} records in the stream, the failed batch had {size}: the mapping's \
-             FilterCriteria left records out of it, and they are replayed too (to leave them out, write \
-             the events with --to-dir, remove them, and replay the files with --event)",
-            records.len()
+    let all = read.records;
+    if let Some(reason) = &read.trimmed_head {
+        let first = all
+            .first()
+            .and_then(|record| sequence_number(record))
+            .unwrap_or_default();
+        range.lost_head = Some(format!(
+            "sequence numbers {} up to {first} (not included) of {}: {reason}",
+            info.start_sequence_number, info.shard_id
         ));
     }
-    range.superseded = superseded(services, shards, info, &records, &failure.origin).await?;
-    let skipped: BTreeSet<&str> = if include_superseded {
-        BTreeSet::new()
-    } else {
-        range
-            .superseded
-            .iter()
-            .map(|record| record.sequence_number.as_str())
+    let delivered: Vec<&Value> = if from_stream {
+        all.iter()
+            .filter(|record| services.mapping.filter.delivers(record))
             .collect()
+    } else {
+        // The object holds the batch the mapping delivered.
+        all.iter().collect()
     };
-    let to_replay: Vec<Value> = records
-        .into_iter()
-        .filter(|record| !skipped.contains(sequence_number(record).unwrap_or_default()))
-        .collect();
-    range.outcome = match action {
-        Action::DryRun => Outcome::WouldReplay,
+    range.left_out = all.len() - delivered.len();
+    range.records = delivered.len();
+    if let Some(size) = info.batch_size
+        && read.trimmed_head.is_some()
+    {
+        range.lost = (size as usize).saturating_sub(delivered.len());
+    }
+    if delivered.is_empty() && range.left_out == 0 {
+        range.lost = info.batch_size.map_or(0, |size| size as usize);
+        range.outcome = Outcome::Lost("the stream has no records in this range any more".into());
+        return Ok((
+            range,
+            Some(Settlement::Kept {
+                replayed_through: None,
+            }),
+        ));
+    }
+    if let Some(size) = info.batch_size
+        && from_stream
+        && read.trimmed_head.is_none()
+        && delivered.len() != size as usize
+    {
+        range.notes.push(more_than_the_batch(
+            delivered.len(),
+            size,
+            services.mapping.parallelization_factor,
+        ));
+    }
+
+    // What an earlier run, or an earlier failure of this run, has done.
+    let shard = (info.stream_arn.clone(), info.shard_id.clone());
+    let done_in_run = state.done.entry(shard.clone()).or_default().clone();
+    let progress = failure_progress(failure);
+    let mut to_decide: Vec<&Value> = Vec::new();
+    let mut earlier_run = 0;
+    let mut earlier_range: Option<(usize, usize)> = None;
+    for record in delivered {
+        let number = sequence_number(record).unwrap_or_default();
+        if let Some(through) = &progress
+            && compare(number, through).is_le()
+        {
+            earlier_run += 1;
+        } else if let Some(by) = done_in_run.get(number) {
+            let (count, _) = earlier_range.get_or_insert((0, *by));
+            *count += 1;
+        } else {
+            to_decide.push(record);
+        }
+    }
+    if earlier_run > 0 {
+        let resumed_at = to_decide
+            .first()
+            .and_then(|record| sequence_number(record))
+            .unwrap_or(&info.end_sequence_number)
+            .to_owned();
+        range.earlier_run = Some((earlier_run, resumed_at));
+    }
+    range.earlier_range = earlier_range;
+
+    // Whether each record is still current.
+    let records: Vec<Value> = to_decide.iter().map(|record| (*record).clone()).collect();
+    let currency = if records.is_empty() {
+        Vec::new()
+    } else {
+        let later = state.later_changes(services, info).await?;
+        currency::decide(
+            &services.table,
+            &info.stream_arn,
+            !services.mapping.filter.is_empty(),
+            &records,
+            &all,
+            later,
+            &info.end_sequence_number,
+        )
+        .await?
+    };
+    let mut to_replay: Vec<Value> = Vec::new();
+    let mut stop: Option<usize> = None;
+    for (index, (record, currency)) in records.iter().zip(currency).enumerate() {
+        match currency {
+            Currency::Current => to_replay.push(record.clone()),
+            Currency::Superseded(reason) => {
+                range.superseded.push(RecordNote::of(record, reason));
+                if include_superseded {
+                    to_replay.push(record.clone());
+                }
+            }
+            Currency::CannotTell(reason) if view_type(record) == "KEYS_ONLY" || include_superseded => {
+                let why = if view_type(record) == "KEYS_ONLY" {
+                    "the stream has keys only (KEYS_ONLY), so the processor reads the item itself".to_owned()
+                } else {
+                    format!("{reason} (--include-superseded)")
+                };
+                range.replayed_undecided.push(RecordNote::of(record, why));
+                to_replay.push(record.clone());
+            }
+            Currency::CannotTell(reason) => {
+                range.outcome = Outcome::CannotTell {
+                    record: RecordNote::of(record, reason),
+                    after: records.len() - index - 1,
+                };
+                stop = Some(index);
+                break;
+            }
+        }
+    }
+    let stop_at = stop.map(|index| sequence_number(&records[index]).unwrap_or_default().to_owned());
+
+    // The replay.
+    let mut first_not_done: Option<String> = stop_at.clone();
+    let replayed = match action {
+        Action::DryRun => {
+            if stop.is_none() {
+                range.outcome = Outcome::WouldReplay;
+            }
+            0
+        }
         Action::ToDir(folder) => {
-            let written =
+            range.files =
                 replay::write_events(folder, number, &info.shard_id, &to_replay).map_err(|error| {
                     CloudError::Rejected {
                         action: format!("writing the events into {}", folder.display()),
                         message: error.to_string(),
                     }
                 })?;
-            range.replayed = to_replay.len();
-            Outcome::Written(written)
+            if stop.is_none() {
+                range.outcome = Outcome::Written;
+            }
+            to_replay.len()
         }
         Action::Invoke(invoker) => match invoker.replay(&to_replay).await? {
             Ok(replayed) => {
-                range.replayed = replayed;
-                Outcome::Recovered
+                if stop.is_none() {
+                    range.outcome = Outcome::Recovered;
+                }
+                replayed
             }
             Err(failed) => {
-                range.replayed = failed.replayed;
-                Outcome::FailedAgain {
+                first_not_done = Some(failed.checkpoint.clone());
+                range.outcome = Outcome::FailedAgain {
                     checkpoint: failed.checkpoint,
                     not_replayed: failed.not_replayed,
                     reason: failed.reason,
-                }
+                };
+                failed.replayed
             }
         },
     };
-    Ok(range)
+    range.replayed = replayed;
+
+    // What this run has done of the shard, for the ranges after this one.
+    let marks = state.done.entry(shard).or_default();
+    for record in &records {
+        let record_number = sequence_number(record).unwrap_or_default();
+        if first_not_done
+            .as_deref()
+            .is_some_and(|first| compare(record_number, first).is_ge())
+        {
+            break;
+        }
+        marks.entry(record_number.to_owned()).or_insert(number);
+    }
+
+    // How to settle it.
+    let settlement = match (&range.outcome, action) {
+        (_, Action::DryRun | Action::ToDir(_)) => None,
+        (Outcome::Recovered, _) if range.lost_head.is_none() => Some(Settlement::Recovered),
+        _ => Some(Settlement::Kept {
+            replayed_through: replayed_through(&all, first_not_done.as_deref()).or(progress),
+        }),
+    };
+    Ok((range, settlement))
+}
+
+/// The progress an earlier run left with the failure.
+fn failure_progress(failure: &Failure) -> Option<String> {
+    failure
+        .record
+        .as_ref()
+        .ok()
+        .and_then(|record| record.replayed_through.clone())
+}
+
+/// The last sequence number of `records` (the whole range, as read) before `first_not_done`
+/// (`None`: all of them are done).
+fn replayed_through(records: &[Value], first_not_done: Option<&str>) -> Option<String> {
+    records
+        .iter()
+        .filter_map(|record| sequence_number(record))
+        .filter(|number| first_not_done.is_none_or(|first| compare(number, first).is_lt()))
+        .max_by(|one, other| compare(one, other))
+        .map(str::to_owned)
+}
+
+/// Why a range holds another number of records than the failed batch had.
+fn more_than_the_batch(held: usize, batch_size: u64, parallelization_factor: u32) -> String {
+    if held as u64 > batch_size && parallelization_factor > 1 {
+        format!(
+            "the range holds {held} records in the stream, the failed batch had {batch_size}: with \
+             ParallelizationFactor {parallelization_factor} it also holds the records of the shard's other \
+             concurrent batches (other items), which are replayed too"
+        )
+    } else {
+        format!(
+            "the range holds {held} records the mapping delivers, the failed batch had {batch_size}: they are \
+             all replayed (the mapping's FilterCriteria may have changed since the batch)"
+        )
+    }
 }
 
 /// The records of a failure: from its S3 object, else read back from the stream.
@@ -381,108 +765,28 @@ async fn records_of(services: &Services, record: &InvocationRecord) -> Result<Ra
     }
 }
 
-/// What the redrive knows of each shard, `(stream ARN, shard id)`, as it goes through the ranges.
-#[derive(Debug, Default)]
-struct Shards {
-    /// Shards with a range that failed again: their later ranges are held back.
-    failed: BTreeSet<(String, String)>,
-    /// What changed after the end of the first range read of each shard, read once: the ranges of
-    /// a shard come in stream order, and a change after a later range's end is also after that
-    /// first end, which is all [`LaterChanges::changed_after`] asks.
-    later: BTreeMap<(String, String), (String, LaterChanges)>,
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-impl Shards {
-    /// The changes after `range` in its shard; `None` when the stream no longer has them.
-    async fn later_changes(
-        &mut self,
-        stream: &Stream,
-        range: &failure::BatchInfo,
-    ) -> Result<Option<&LaterChanges>, CloudError> {
-        let shard = (range.stream_arn.clone(), range.shard_id.clone());
-        let read_from_here = self
-            .later
-            .get(&shard)
-            .is_none_or(|(from, _)| compare(from, &range.end_sequence_number).is_gt());
-        if read_from_here {
-            match stream
-                .later_changes(&range.stream_arn, &range.shard_id, &range.end_sequence_number)
-                .await
-            {
-                Ok(later) => {
-                    self.later
-                        .insert(shard.clone(), (range.end_sequence_number.clone(), later));
-                }
-                Err(ReadProblem::Gone(_) | ReadProblem::Trimmed(_)) => return Ok(None),
-                Err(ReadProblem::Failed(error)) => return Err(error),
-            }
-        }
-        Ok(self.later.get(&shard).map(|(_, later)| later))
+    use super::*;
+
+    fn record(number: &str) -> Value {
+        json!({"dynamodb": {"SequenceNumber": number}})
     }
-}
 
-/// The records of the range whose item changed again after it.
-async fn superseded(
-    services: &Services,
-    shards: &mut Shards,
-    info: &failure::BatchInfo,
-    records: &[Value],
-    origin: &Origin,
-) -> Result<Vec<Superseded>, CloudError> {
-    let later = shards.later_changes(&services.stream, info).await?;
-    let mut superseded = Vec::new();
-    for record in records {
-        let (Some(key), Some(number)) = (item_key(record), sequence_number(record)) else {
-            continue;
-        };
-        let reason = match &later {
-            Some(later) => later
-                .changed_after(&key, &info.end_sequence_number)
-                .then(|| "a later change of the item is in the stream".to_owned()),
-            None => by_table(services, info, record, origin).await?,
-        };
-        if let Some(reason) = reason {
-            superseded.push(Superseded {
-                event_id: record
-                    .get("eventID")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                sequence_number: number.to_owned(),
-                reason,
-            });
-        }
+    #[test]
+    fn progress_is_the_last_record_before_the_first_one_not_done() {
+        let records = [record("100"), record("101"), record("102")];
+        assert_eq!(replayed_through(&records, Some("102")).as_deref(), Some("101"));
+        assert_eq!(replayed_through(&records, None).as_deref(), Some("102"));
+        assert_eq!(replayed_through(&records, Some("100")), None, "nothing done yet");
     }
-    Ok(superseded)
-}
 
-/// Where the stream no longer has what came after the range: the table's current item decides.
-async fn by_table(
-    services: &Services,
-    info: &failure::BatchInfo,
-    record: &Value,
-    origin: &Origin,
-) -> Result<Option<String>, CloudError> {
-    let Some(table) = table_name(&info.stream_arn) else {
-        return Ok(Some(format!(
-            "cannot tell: the stream ARN of {origin} names no table and the stream no longer has what followed"
-        )));
-    };
-    let keys = record.pointer("/dynamodb/Keys").cloned().unwrap_or(Value::Null);
-    let current = match services.table.current_item(table, &keys).await {
-        Ok(current) => current,
-        Err(TableProblem::BadKey(problem)) => return Ok(Some(format!("cannot tell: {problem}"))),
-        Err(TableProblem::Failed(error)) => return Err(error),
-    };
-    Ok(match still_current(record, current.as_ref()) {
-        Some(true) => None,
-        Some(false) => {
-            Some("the table's item has changed since (the stream no longer has the change)".to_owned())
-        }
-        None => Some(
-            "cannot tell: the record has no new image to compare with the table's item, and the stream no \
-             longer has what followed"
-                .to_owned(),
-        ),
-    })
+    #[test]
+    fn a_range_with_more_records_says_why() {
+        assert!(more_than_the_batch(4, 2, 2).contains("ParallelizationFactor 2"));
+        assert!(!more_than_the_batch(4, 2, 1).contains("ParallelizationFactor"));
+        assert!(more_than_the_batch(1, 2, 3).contains("FilterCriteria may have changed"));
+    }
 }

@@ -2,30 +2,45 @@
 //!
 //! A range is read with `GetShardIterator` `AT_SEQUENCE_NUMBER` its first record and `GetRecords`
 //! up to its last, and every record is rebuilt as Lambda delivers it: the wire record as the stream
-//! sent it (the response body, kept by `raw_body`) plus `eventSourceARN`, in stream order. What the
-//! stream no longer has (`TrimmedDataAccessException` after 24 hours, a shard or stream that is
-//! gone) is a [`ReadProblem::Trimmed`] or [`ReadProblem::Gone`]: the records are lost, and the
-//! caller says so. When only the first records of a range are trimmed, the rest are still read.
+//! sent it (the response body, kept by `raw_body`) plus `eventSourceARN`, in stream order.
+//! DynamoDB Streams may answer empty pages before a shard's records, so a range read goes on
+//! through empty pages until it reaches the range's last sequence number; one that does not within
+//! the time budget, or meets the end of a closed shard first, is [`ReadProblem::NotReadToEnd`] and
+//! is neither replayed nor settled. What the stream no longer has (`TrimmedDataAccessException`
+//! after 24 hours, a shard or stream that is gone) is a [`ReadProblem::Trimmed`] or
+//! [`ReadProblem::Gone`]: the records are lost, and the caller says so. When only the first records
+//! of a range are trimmed, the rest are still read.
 //!
 //! [`Stream::later_changes`] reads the shard on from the end of a range, and every shard that
-//! descends from it, to learn which item keys changed again afterwards.
+//! descends from it, to learn each item's later changes: the last one the mapping's filter
+//! delivers, and the last one of all with the state it left. That read is complete only when it
+//! reached the end of closed shards; an open shard has no end, so the read stops at its tip (a few
+//! empty pages in a row), or at the time budget, and says it is incomplete: the table then decides.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use ddb_stream_processor::record::sequence_number::compare;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::failure::BatchInfo;
+use super::filter::Criteria;
 use super::raw_body::RawBody;
 use crate::cloud::{CloudError, explain};
 
 /// The most records one `GetRecords` call returns.
 const PAGE_LIMIT: i32 = 1000;
-/// An open shard answers with empty pages at its tip: this many in a row end a read.
+/// Empty pages in a row taken as the tip of an open shard by a read that has no last record to
+/// reach (a read of later changes; it then says it is incomplete).
 const EMPTY_PAGES_AT_THE_TIP: usize = 3;
+/// The pause after an empty page: GetRecords allows five calls a second per shard.
+const EMPTY_PAGE_PAUSE: Duration = Duration::from_millis(250);
+/// How many times one read renews an expired iterator before it gives up.
+const MAX_RENEWALS: usize = 5;
 
 /// Why records could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +52,9 @@ pub enum ReadProblem {
     /// of the shard may still be there.
     #[error("{0}")]
     Trimmed(String),
+    /// The read did not reach the range's last record: nothing is known of the rest.
+    #[error("{0}")]
+    NotReadToEnd(String),
     /// AWS could not be asked (credentials, network, permissions): nothing is known about them.
     #[error(transparent)]
     Failed(#[from] CloudError),
@@ -70,27 +88,86 @@ enum PageProblem {
     Read(ReadProblem),
 }
 
-/// How many times one read renews an expired iterator before it gives up.
-const MAX_RENEWALS: usize = 5;
+/// The state a change left its item in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemState {
+    /// Written with this new image (DynamoDB JSON).
+    Written(Value),
+    /// Deleted.
+    Removed,
+    /// Not in the record (a `KEYS_ONLY` or `OLD_IMAGE` stream).
+    Unknown,
+}
 
-/// The keys that changed after a point of the stream: in the same shard (with the last sequence
-/// number of each), or in a shard that descends from it (all later by construction).
+impl ItemState {
+    /// The state `record` (a stream record) left its item in.
+    pub fn of(record: &Value) -> Self {
+        if record.get("eventName").and_then(Value::as_str) == Some("REMOVE") {
+            return Self::Removed;
+        }
+        record
+            .pointer("/dynamodb/NewImage")
+            .map_or(Self::Unknown, |image| Self::Written(image.clone()))
+    }
+}
+
+/// What is known of one item's changes after a point of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// The sequence number of the last change the mapping's filter delivers, if any.
+    pub last_delivered: Option<String>,
+    /// The last change of all (delivered or not): its sequence number and the state it left.
+    pub last: (String, ItemState),
+}
+
+/// The items that changed after a point of the stream, and whether that is all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaterChanges {
-    /// Key → the highest sequence number of a change of that key in the shard, after the point.
-    pub in_shard: BTreeMap<String, String>,
-    /// Keys changed in a child shard (or its children).
-    pub in_descendants: BTreeSet<String>,
+    /// Item key (canonical, [`item_key`]) → what is known of its later changes.
+    pub by_key: BTreeMap<String, History>,
+    /// Why these may not be all the later changes (the read stopped at an open shard's tip or at
+    /// the time budget, or the stream no longer has them), phrased to follow "and"; `None` when
+    /// closed shards were read to their end.
+    pub incomplete: Option<String>,
 }
 
 impl LaterChanges {
-    /// Whether the item with `key` changed after sequence number `after` (of the same shard).
-    pub fn changed_after(&self, key: &str, after: &str) -> bool {
-        self.in_descendants.contains(key)
-            || self
-                .in_shard
-                .get(key)
-                .is_some_and(|last| compare(last, after).is_gt())
+    /// Whether a change of the item with `key` after sequence number `after` was delivered.
+    pub fn delivered_after(&self, key: &str, after: &str) -> bool {
+        self.by_key
+            .get(key)
+            .and_then(|history| history.last_delivered.as_deref())
+            .is_some_and(|last| compare(last, after).is_gt())
+    }
+
+    /// The last change of the item with `key`, when it comes after sequence number `after`.
+    pub fn last_after(&self, key: &str, after: &str) -> Option<&(String, ItemState)> {
+        self.by_key
+            .get(key)
+            .map(|history| &history.last)
+            .filter(|(number, _)| compare(number, after).is_gt())
+    }
+
+    fn record(&mut self, record: &Value, delivered: bool) {
+        let (Some(key), Some(number)) = (item_key(record), sequence_number(record)) else {
+            return;
+        };
+        let change = (number.to_owned(), ItemState::of(record));
+        let history = self.by_key.entry(key).or_insert_with(|| History {
+            last_delivered: None,
+            last: change.clone(),
+        });
+        if compare(number, &history.last.0).is_ge() {
+            history.last = change;
+        }
+        if delivered
+            && history
+                .last_delivered
+                .as_deref()
+                .is_none_or(|last| compare(number, last).is_gt())
+        {
+            history.last_delivered = Some(number.to_owned());
+        }
     }
 }
 
@@ -123,50 +200,103 @@ pub fn sequence_number(record: &Value) -> Option<&str> {
     record.pointer("/dynamodb/SequenceNumber")?.as_str()
 }
 
+/// Which shard descends from which, in one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    parents: BTreeMap<String, String>,
+}
+
+impl Lineage {
+    /// The shards whose parent is `shard_id`.
+    pub fn children(&self, shard_id: &str) -> Vec<String> {
+        self.parents
+            .iter()
+            .filter(|(_, parent)| parent.as_str() == shard_id)
+            .map(|(child, _)| child.clone())
+            .collect()
+    }
+
+    /// Whether `ancestor` is `shard_id`'s parent, or its parent's, and so on.
+    pub fn descends_from(&self, shard_id: &str, ancestor: &str) -> bool {
+        let mut current = shard_id;
+        // A lineage is a tree; the bound only guards against a malformed answer.
+        for _ in 0..=self.parents.len() {
+            match self.parents.get(current) {
+                Some(parent) if parent == ancestor => return true,
+                Some(parent) => current = parent,
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+/// One read of a shard.
+struct ShardRead {
+    records: Vec<Value>,
+    /// Why the read stopped before the shard's end; `None` when a closed shard was read to its end
+    /// (or a range read reached its last record).
+    stopped: Option<String>,
+}
+
 /// The DynamoDB Streams API of one account and region.
 #[derive(Debug, Clone)]
 pub struct Stream {
     client: Client,
+    budget: Duration,
 }
 
 impl Stream {
-    /// The client for `config`.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
+    /// The client for `config`; one range read, or one read of later changes, takes at most
+    /// `budget`.
+    pub fn new(config: &aws_config::SdkConfig, budget: Duration) -> Self {
         Self {
             client: Client::new(config),
+            budget,
         }
     }
 
-    /// The records of `range`, as Lambda delivers them, in stream order. When the stream has trimmed
-    /// the range's first records but not all of them, the rest are read from the shard's oldest
-    /// record on, and the trimmed head is said.
+    /// The records of `range`, as Lambda delivers them, in stream order, read to the range's last
+    /// record. When the stream has trimmed the range's first records but not all of them, the rest
+    /// are read from the shard's oldest record on, and the trimmed head is said.
     pub async fn read_range(&self, range: &BatchInfo) -> Result<RangeRead, ReadProblem> {
+        let deadline = Instant::now() + self.budget;
         let read = |start| {
             self.read(
                 &range.stream_arn,
                 &range.shard_id,
                 start,
                 Some(&range.end_sequence_number),
+                deadline,
             )
         };
-        let (mut records, trimmed_head) = match read(Start::At(range.start_sequence_number.clone())).await {
-            Ok(records) => (records, None),
+        let (read, trimmed_head) = match read(Start::At(range.start_sequence_number.clone())).await {
+            Ok(read) => (read, None),
             Err(ReadProblem::Trimmed(reason)) => {
-                let rest: Vec<Value> = read(Start::TrimHorizon)
-                    .await?
-                    .into_iter()
-                    .filter(|record| {
-                        sequence_number(record)
-                            .is_some_and(|number| compare(number, &range.start_sequence_number).is_ge())
-                    })
-                    .collect();
-                if rest.is_empty() {
-                    return Err(ReadProblem::Trimmed(reason));
-                }
-                (rest, Some(reason))
+                // The whole range is gone when its last record is trimmed too; else the rest is read
+                // from the shard's oldest record on.
+                let last = Start::At(range.end_sequence_number.clone());
+                self.iterator(&range.stream_arn, &range.shard_id, &last).await?;
+                (read(Start::TrimHorizon).await?, Some(reason))
             }
             Err(problem) => return Err(problem),
         };
+        if let Some(stopped) = read.stopped {
+            return Err(ReadProblem::NotReadToEnd(stopped));
+        }
+        let mut records: Vec<Value> = read
+            .records
+            .into_iter()
+            .filter(|record| {
+                sequence_number(record)
+                    .is_some_and(|number| compare(number, &range.start_sequence_number).is_ge())
+            })
+            .collect();
+        if records.is_empty()
+            && let Some(reason) = trimmed_head
+        {
+            return Err(ReadProblem::Trimmed(reason));
+        }
         for record in &mut records {
             as_lambda_delivers(record, &range.stream_arn);
         }
@@ -176,53 +306,98 @@ impl Stream {
         })
     }
 
-    /// Which keys changed after sequence number `after` of `shard_id`: the rest of the shard and
-    /// every shard that descends from it.
+    /// What changed after sequence number `after` of `shard_id`: the rest of the shard and every
+    /// shard that descends from it, each change marked delivered when `filter` delivers it.
     pub async fn later_changes(
         &self,
         stream_arn: &str,
         shard_id: &str,
         after: &str,
-    ) -> Result<LaterChanges, ReadProblem> {
+        filter: &Criteria,
+        lineage: &Lineage,
+    ) -> Result<LaterChanges, CloudError> {
+        let deadline = Instant::now() + self.budget;
         let mut changes = LaterChanges::default();
-        let after_the_range = self
-            .read(stream_arn, shard_id, Start::After(after.to_owned()), None)
-            .await?;
-        for record in after_the_range {
-            if let (Some(key), Some(number)) = (item_key(&record), sequence_number(&record)) {
-                let last = changes.in_shard.entry(key).or_default();
-                if last.is_empty() || compare(number, last).is_gt() {
-                    *last = number.to_owned();
+        let mut shards = vec![(shard_id.to_owned(), Start::After(after.to_owned()))];
+        while let Some((shard, start)) = shards.pop() {
+            let read = match self.read(stream_arn, &shard, start, None, deadline).await {
+                Ok(read) => read,
+                Err(ReadProblem::Failed(error)) => return Err(error),
+                Err(ReadProblem::Trimmed(_)) => {
+                    changes.incomplete = Some("the stream no longer shows what followed".into());
+                    continue;
                 }
-            }
-        }
-        let mut descendants = self.children(stream_arn, shard_id).await?;
-        while let Some(child) = descendants.pop() {
-            for record in self.read(stream_arn, &child, Start::TrimHorizon, None).await? {
-                if let Some(key) = item_key(&record) {
-                    changes.in_descendants.insert(key);
+                Err(ReadProblem::Gone(reason) | ReadProblem::NotReadToEnd(reason)) => {
+                    changes.incomplete = Some(format!("the stream does not show what followed ({reason})"));
+                    continue;
                 }
+            };
+            for mut record in read.records {
+                as_lambda_delivers(&mut record, stream_arn);
+                let delivered = filter.delivers(&record);
+                changes.record(&record, delivered);
             }
-            descendants.extend(self.children(stream_arn, &child).await?);
+            if let Some(stopped) = read.stopped {
+                changes.incomplete.get_or_insert(stopped);
+            }
+            shards.extend(
+                lineage
+                    .children(&shard)
+                    .into_iter()
+                    .map(|child| (child, Start::TrimHorizon)),
+            );
         }
         Ok(changes)
     }
 
     /// The records of a shard from `start` through sequence number `through` (`None`: to the end of
-    /// a closed shard, or the tip of an open one), in stream order. An iterator that expires on the
-    /// way (they live 15 minutes) is renewed where it stood.
+    /// a closed shard, or the tip of an open one), in stream order, until `deadline`. An iterator
+    /// that expires on the way (they live 15 minutes) is renewed where it stood.
     async fn read(
         &self,
         stream_arn: &str,
         shard_id: &str,
         start: Start,
         through: Option<&str>,
-    ) -> Result<Vec<Value>, ReadProblem> {
+        deadline: Instant,
+    ) -> Result<ShardRead, ReadProblem> {
         let mut records: Vec<Value> = Vec::new();
-        let mut iterator = Some(self.iterator(stream_arn, shard_id, &start).await?);
+        let mut iterator = self.iterator(stream_arn, shard_id, &start).await?;
         let mut empty_pages = 0;
         let mut renewals = 0;
-        while let Some(current) = iterator.take() {
+        let stopped = |records: &[Value], why: String| {
+            let from = match records.last().and_then(sequence_number) {
+                Some(last) => format!("after sequence number {last}"),
+                None => match &start {
+                    Start::At(number) => format!("from sequence number {number}"),
+                    Start::After(number) => format!("after sequence number {number}"),
+                    Start::TrimHorizon => "from the shard's oldest record".to_owned(),
+                },
+            };
+            match through {
+                Some(last) => {
+                    format!("the stream gave no record {from} {why}, before the range's last, {last}")
+                }
+                None => format!("the stream shows what followed only up to now ({from}: {why})"),
+            }
+        };
+        loop {
+            let Some(current) = iterator.take() else {
+                // A closed shard ends here.
+                return Ok(ShardRead {
+                    stopped: through
+                        .map(|last| format!("shard {shard_id} ended before the range's last record, {last}")),
+                    records,
+                });
+            };
+            if Instant::now() >= deadline {
+                let why = format!("within {} s", self.budget.as_secs());
+                let stopped = stopped(&records, why);
+                return Ok(ShardRead {
+                    records,
+                    stopped: Some(stopped),
+                });
+            }
             let (page, next) = match self.page(&current).await {
                 Ok(page) => page,
                 Err(PageProblem::Expired(message)) if renewals < MAX_RENEWALS => {
@@ -231,11 +406,21 @@ impl Stream {
                         Some(last) => Start::After(last.to_owned()),
                         None => start.clone(),
                     };
-                    iterator = Some(self.iterator(stream_arn, shard_id, &resume).await.map_err(
-                        |problem| {
-                            ReadProblem::Gone(format!("{problem} (after an expired iterator: {message})"))
-                        },
-                    )?);
+                    iterator = Some(
+                        self.iterator(stream_arn, shard_id, &resume)
+                            .await
+                            .map_err(|problem| match problem {
+                                ReadProblem::Failed(error) => ReadProblem::Failed(error),
+                                other => ReadProblem::Gone(format!(
+                                    "{other} (after an expired iterator: {message})"
+                                )),
+                            })?
+                            .ok_or_else(|| {
+                                ReadProblem::Gone(format!(
+                                    "shard {shard_id} has ended (after an expired iterator)"
+                                ))
+                            })?,
+                    );
                     continue;
                 }
                 Err(PageProblem::Expired(message)) => {
@@ -245,7 +430,28 @@ impl Stream {
                 }
                 Err(PageProblem::Read(problem)) => return Err(problem),
             };
-            empty_pages = if page.is_empty() { empty_pages + 1 } else { 0 };
+            iterator = next;
+            if page.is_empty() {
+                empty_pages += 1;
+                if through.is_none() && empty_pages >= EMPTY_PAGES_AT_THE_TIP && iterator.is_some() {
+                    let stopped = stopped(
+                        &records,
+                        format!("{empty_pages} empty pages in a row at an open shard's tip"),
+                    );
+                    return Ok(ShardRead {
+                        records,
+                        stopped: Some(stopped),
+                    });
+                }
+                if iterator.is_some() {
+                    tokio::time::sleep(
+                        EMPTY_PAGE_PAUSE.min(deadline.saturating_duration_since(Instant::now())),
+                    )
+                    .await;
+                }
+                continue;
+            }
+            empty_pages = 0;
             for record in page {
                 let Some(through) = through else {
                     records.push(record);
@@ -255,24 +461,28 @@ impl Stream {
                     continue;
                 };
                 match compare(number, through) {
-                    std::cmp::Ordering::Greater => return Ok(records),
+                    std::cmp::Ordering::Greater => {
+                        return Ok(ShardRead {
+                            records,
+                            stopped: None,
+                        });
+                    }
                     std::cmp::Ordering::Equal => {
                         records.push(record);
-                        return Ok(records);
+                        return Ok(ShardRead {
+                            records,
+                            stopped: None,
+                        });
                     }
                     std::cmp::Ordering::Less => records.push(record),
                 }
             }
-            if empty_pages < EMPTY_PAGES_AT_THE_TIP {
-                iterator = next;
-            }
         }
-        Ok(records)
     }
 
-    /// The shards whose parent is `shard_id`.
-    async fn children(&self, stream_arn: &str, shard_id: &str) -> Result<Vec<String>, ReadProblem> {
-        let mut children = Vec::new();
+    /// Which shard of the stream descends from which (`DescribeStream`, every page).
+    pub async fn lineage(&self, stream_arn: &str) -> Result<Lineage, ReadProblem> {
+        let mut lineage = Lineage::default();
         let mut start: Option<String> = None;
         loop {
             let description = self
@@ -284,23 +494,27 @@ impl Stream {
                 .await
                 .map_err(|error| problem(error, "dynamodb:DescribeStream"))?;
             let Some(description) = description.stream_description() else {
-                return Ok(children);
+                return Ok(lineage);
             };
-            children.extend(
-                description
-                    .shards()
-                    .iter()
-                    .filter(|shard| shard.parent_shard_id() == Some(shard_id))
-                    .filter_map(|shard| shard.shard_id().map(str::to_owned)),
-            );
+            for shard in description.shards() {
+                if let (Some(id), Some(parent)) = (shard.shard_id(), shard.parent_shard_id()) {
+                    lineage.parents.insert(id.to_owned(), parent.to_owned());
+                }
+            }
             match description.last_evaluated_shard_id() {
                 Some(last) => start = Some(last.to_owned()),
-                None => return Ok(children),
+                None => return Ok(lineage),
             }
         }
     }
 
-    async fn iterator(&self, stream_arn: &str, shard_id: &str, start: &Start) -> Result<String, ReadProblem> {
+    /// An iterator at `start`; `None` when the shard has ended with no records there.
+    async fn iterator(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        start: &Start,
+    ) -> Result<Option<String>, ReadProblem> {
         let (kind, sequence_number) = match start {
             Start::At(number) => (ShardIteratorType::AtSequenceNumber, Some(number.clone())),
             Start::After(number) => (ShardIteratorType::AfterSequenceNumber, Some(number.clone())),
@@ -316,10 +530,7 @@ impl Stream {
             .send()
             .await
             .map_err(|error| problem(error, "dynamodb:GetShardIterator"))?;
-        output
-            .shard_iterator()
-            .map(str::to_owned)
-            .ok_or_else(|| ReadProblem::Gone(format!("shard {shard_id} has ended and has no records there")))
+        Ok(output.shard_iterator().map(str::to_owned))
     }
 
     /// One `GetRecords` page: the wire records, and the next iterator (none at a closed shard's end).
@@ -410,16 +621,73 @@ mod tests {
         assert_eq!(fraction["dynamodb"]["ApproximateCreationDateTime"], 1796169840.5);
     }
 
+    fn change(key: &str, number: &str, name: &str, image: Option<Value>) -> Value {
+        let mut record =
+            json!({"eventName": name, "dynamodb": {"Keys": {"pk": {"S": key}}, "SequenceNumber": number}});
+        if let Some(image) = image {
+            record["dynamodb"]["NewImage"] = image;
+        }
+        record
+    }
+
     #[test]
-    fn a_change_counts_as_later_only_past_the_given_sequence_number_or_in_a_child_shard() {
+    fn later_changes_keep_the_last_delivered_change_and_the_last_state_of_each_item() {
+        let key = |pk: &str| item_key(&change(pk, "0", "INSERT", None)).unwrap();
         let mut changes = LaterChanges::default();
-        changes.in_shard.insert("a".into(), "120".into());
-        changes.in_descendants.insert("b".into());
-        assert!(changes.changed_after("a", "99"));
-        assert!(changes.changed_after("a", "119"));
-        assert!(!changes.changed_after("a", "120"));
-        assert!(!changes.changed_after("a", "1000"));
-        assert!(changes.changed_after("b", "1000"));
-        assert!(!changes.changed_after("c", "1"));
+        changes.record(
+            &change("A", "110", "INSERT", Some(json!({"v": {"N": "1"}}))),
+            true,
+        );
+        changes.record(
+            &change("A", "120", "MODIFY", Some(json!({"v": {"N": "2"}}))),
+            false,
+        );
+        changes.record(&change("B", "115", "REMOVE", None), false);
+        changes.record(&change("C", "130", "MODIFY", None), true);
+        assert!(changes.delivered_after(&key("A"), "109"));
+        assert!(
+            !changes.delivered_after(&key("A"), "110"),
+            "the MODIFY was not delivered"
+        );
+        assert!(!changes.delivered_after(&key("B"), "1"));
+        assert!(changes.delivered_after(&key("C"), "129"));
+        assert!(!changes.delivered_after(&key("D"), "1"));
+        assert_eq!(
+            changes.last_after(&key("A"), "110"),
+            Some(&("120".to_owned(), ItemState::Written(json!({"v": {"N": "2"}}))))
+        );
+        assert_eq!(changes.last_after(&key("A"), "120"), None);
+        assert_eq!(
+            changes.last_after(&key("B"), "100"),
+            Some(&("115".to_owned(), ItemState::Removed))
+        );
+        assert_eq!(
+            changes.last_after(&key("C"), "100"),
+            Some(&("130".to_owned(), ItemState::Unknown)),
+            "a record without its new image leaves an unknown state"
+        );
+        // A change read out of order (a child shard read after its parent) keeps the latest.
+        changes.record(
+            &change("A", "112", "MODIFY", Some(json!({"v": {"N": "9"}}))),
+            true,
+        );
+        assert_eq!(changes.by_key[&key("A")].last.0, "120");
+        assert_eq!(changes.by_key[&key("A")].last_delivered.as_deref(), Some("112"));
+    }
+
+    #[test]
+    fn a_shard_descends_from_its_parent_and_the_parents_before_it() {
+        let mut lineage = Lineage::default();
+        lineage.parents.insert("b".into(), "a".into());
+        lineage.parents.insert("c".into(), "b".into());
+        lineage.parents.insert("d".into(), "a".into());
+        assert!(lineage.descends_from("b", "a"));
+        assert!(lineage.descends_from("c", "a"));
+        assert!(!lineage.descends_from("a", "c"));
+        assert!(!lineage.descends_from("d", "b"));
+        let mut children = lineage.children("a");
+        children.sort();
+        assert_eq!(children, ["b", "d"]);
+        assert!(lineage.children("c").is_empty());
     }
 }
