@@ -999,6 +999,83 @@ async fn a_kept_s3_failure_resumes_after_what_an_earlier_run_replayed() {
     assert_eq!(world.processed(), sequence_numbers(&all), "the first record once");
 }
 
+// ----- What still waits ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn after_a_replay_the_failure_queue_keeps_notifications_only_of_objects_that_still_wait() {
+    if !run_in_private_network(
+        "after_a_replay_the_failure_queue_keeps_notifications_only_of_objects_that_still_wait",
+    ) {
+        return;
+    }
+    let world = World::start().await;
+    world.put("ITEM#1", 1, None);
+    world.put("ITEM#2", 1, Some("fail-permanent"));
+    let (shard, records) = world.stream(2);
+    world.bucket("items-failures").await;
+    let replayed = world
+        .failure_object("items-failures", &shard, &records[..1], "replays")
+        .await;
+    let fails = world
+        .failure_object("items-failures", &shard, &records[1..], "fails-again")
+        .await;
+    // The failure queue of template.yaml's S3 choice: EventBridge's "Object Created" event of each
+    // object Lambda wrote, and a message that is no such notification.
+    let notifications = world.named_queue("items-failure-notifications").await;
+    for key in [&replayed, &fails] {
+        world
+            .send(
+                &notifications,
+                &json!({
+                    "version": "0", "detail-type": "Object Created", "source": "aws.s3",
+                    "detail": {"bucket": {"name": "items-failures"}, "object": {"key": key, "size": 512}}
+                }),
+            )
+            .await;
+    }
+    world
+        .send(&notifications, &json!({"note": "not a notification"}))
+        .await;
+    world
+        .stack(
+            "items",
+            &[
+                ("FailureBucketName", "items-failures"),
+                ("FailureNotificationsQueueUrl", &notifications),
+                ("FunctionName", cargo_lambda::FUNCTION_NAME),
+            ],
+        )
+        .await;
+
+    let run = world.redrive(&["--stack-name", "items", "--invoke", "--max-retries", "0"]);
+    let summary = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{summary}");
+    assert!(
+        summary.contains(
+            "the failure queue keeps 2 notifications of objects that wait, 1 of replayed or expired objects were removed"
+        ),
+        "{summary}"
+    );
+    let left: Vec<Value> = world.bodies_in(&notifications).await;
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left.iter()
+            .any(|body| body["detail"]["object"]["key"] == fails.as_str()),
+        "the object that still waits keeps its notification: {left:?}"
+    );
+    assert!(
+        !left
+            .iter()
+            .any(|body| body["detail"]["object"]["key"] == replayed.as_str()),
+        "{left:?}"
+    );
+
+    // A dry run changes nothing, notifications included.
+    let dry = world.redrive(&["--stack-name", "items", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert_eq!(world.bodies_in(&notifications).await.len(), 2);
+}
+
 // ----- Order within a shard --------------------------------------------------------------------
 
 #[tokio::test]
@@ -1085,4 +1162,202 @@ fn a_redrive_that_cannot_start_says_what_is_missing_and_exits_2() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?}: no summary without a redrive");
     }
+}
+
+/// Calls an AWS query API of moto (`Action=…&…`, form-encoded), as the CLI would: moto reads the
+/// service from the credential scope and checks no signature.
+fn moto_query(moto: &test_emulators::moto::Moto, service: &str, form: &str) -> String {
+    use std::io::{Read, Write};
+    let address = moto.endpoint().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20261201/{REGION}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    answer
+}
+
+#[tokio::test]
+async fn the_mapping_is_read_from_the_lambda_api_its_filters_with_it() {
+    let moto = test_emulators::moto::Moto::start();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    // moto keeps mappings of its own DynamoDB's streams, for functions whose role Lambda may assume.
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let encoded: String = trust
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    moto_query(
+        &moto,
+        "iam",
+        &format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName=processor&AssumeRolePolicyDocument={encoded}"
+        ),
+    );
+    let table = aws_sdk_dynamodb::Client::new(&sdk)
+        .create_table()
+        .table_name("Items")
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = table
+        .table_description()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned();
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    // An empty zip archive: moto stores the code, nothing runs it.
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.extend_from_slice(&[0; 18]);
+    lambda
+        .create_function()
+        .function_name("items-stream-processor")
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .role("arn:aws:iam::123456789012:role/processor")
+        .handler("bootstrap")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mapping = |pattern: Value| {
+        let lambda = lambda.clone();
+        let stream_arn = stream_arn.clone();
+        async move {
+            lambda
+                .create_event_source_mapping()
+                .function_name("items-stream-processor")
+                .event_source_arn(stream_arn)
+                .starting_position(aws_sdk_lambda::types::EventSourcePosition::TrimHorizon)
+                .filter_criteria(
+                    aws_sdk_lambda::types::FilterCriteria::builder()
+                        .filters(
+                            aws_sdk_lambda::types::Filter::builder()
+                                .pattern(pattern.to_string())
+                                .build(),
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .uuid()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let inserts_only = mapping(json!({"eventName": ["INSERT"]})).await;
+    let by_address =
+        mapping(json!({"dynamodb": {"NewImage": {"ip": {"S": [{"cidr": "10.0.0.0/8"}]}}}})).await;
+    // A failure of another table's stream waits in the queue.
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name("items-dead-letters")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let other = json!({"dynamodb": {"SequenceNumber": "000000000000000000001"}});
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(
+            invocation_record_of(
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/Other/stream/2026-12-01T00:00:00.000",
+                "shardId-1",
+                &[other],
+                false,
+            )
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let redrive = |mapping: &str| {
+        obsctl_with_test_credentials(REGION)
+            .args([
+                "redrive",
+                "--queue-url",
+                &queue,
+                "--event-source-mapping",
+                mapping,
+                "--dry-run",
+            ])
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .output()
+            .unwrap()
+    };
+    let looked = redrive(&inserts_only);
+    let summary = text(&looked);
+    assert_eq!(looked.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains("0 failures: 0 records")
+            && summary.contains("1 failures of other event source mappings were left untouched"),
+        "{summary}"
+    );
+    let refused = redrive(&by_address);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(&format!(
+            "the FilterCriteria of event source mapping {by_address} use \"cidr\" at dynamodb.NewImage.ip.S"
+        )),
+        "{}",
+        text(&refused)
+    );
+    let unknown = redrive("00000000-0000-4000-8000-000000000000");
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("lambda:GetEventSourceMapping"),
+        "{}",
+        text(&unknown)
+    );
 }
