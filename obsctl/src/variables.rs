@@ -37,6 +37,9 @@ pub const LOG_GROUP: &str = "FunctionLogGroup";
 pub const ALARM_TOPIC: &str = "AlarmTopic";
 /// The event source mapping SAM generates for the function's `Stream` event (its `Ref` is the UUID).
 pub const EVENT_SOURCE_MAPPING: &str = "StreamProcessorFunctionStream";
+/// The failure queue's name: the on-failure destination with `FailureDestination` SQS, the queue of
+/// notifications of failure objects with S3.
+pub const FAILURE_QUEUE_NAME: &str = "DeadLetterQueue.QueueName";
 
 /// The stack outputs that give `diff` and `apply` the value of a placeholder: (placeholder, output).
 /// `obsctl render` writes these outputs into template.yaml (see [`output_description`]), so they
@@ -47,6 +50,7 @@ pub const STACK_OUTPUTS: &[(&str, &str)] = &[
     (LOG_GROUP, "FunctionLogGroupName"),
     (ALARM_TOPIC, "AlarmTopicArn"),
     (EVENT_SOURCE_MAPPING, "EventSourceMappingId"),
+    (FAILURE_QUEUE_NAME, "FailureQueueName"),
 ];
 
 /// What a stack output of [`STACK_OUTPUTS`] is, for the template.
@@ -57,6 +61,9 @@ pub fn output_description(output: &str) -> &'static str {
         "FunctionLogGroupName" => "The function's log group.",
         "AlarmTopicArn" => "The SNS topic the alarms notify; subscribe more endpoints to it.",
         "EventSourceMappingId" => "The UUID of the stream's event source mapping.",
+        "FailureQueueName" => {
+            "The failure queue: what waits to be replayed (the destination's pointers, or notifications of its objects)."
+        }
         _ => "A value obsctl diff and apply read.",
     }
 }
@@ -91,6 +98,7 @@ impl Variables {
         for resource in [FUNCTION, LOG_GROUP, ALARM_TOPIC, EVENT_SOURCE_MAPPING] {
             kinds.insert(resource.to_owned(), VariableKind::Resource);
         }
+        kinds.insert(FAILURE_QUEUE_NAME.to_owned(), VariableKind::Attribute);
         Self { kinds }
     }
 

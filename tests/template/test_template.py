@@ -147,9 +147,58 @@ def test_the_failure_destination_is_the_queue_or_the_bucket_never_both(template)
     conditions = template["Conditions"]
     assert conditions["FailuresToSqs"] == {"Fn::Equals": [{"Ref": "FailureDestination"}, "SQS"]}
     assert conditions["FailuresToS3"] == {"Fn::Equals": [{"Ref": "FailureDestination"}, "S3"]}
-    assert template["Resources"]["DeadLetterQueue"]["Condition"] == "FailuresToSqs"
-    assert template["Resources"]["FailureBucket"]["Condition"] == "FailuresToS3"
-    assert template["Resources"]["FailureBucketPolicy"]["Condition"] == "FailuresToS3"
+    resources = template["Resources"]
+    # The failure queue exists with either choice: the destination itself, or where the bucket's
+    # objects are announced.
+    assert "Condition" not in resources["DeadLetterQueue"]
+    assert resources["FailureBucket"]["Condition"] == "FailuresToS3"
+    assert resources["FailureBucketPolicy"]["Condition"] == "FailuresToS3"
+    destination = resources["StreamProcessorFunction"]["Properties"]["Events"]["Stream"]["Properties"][
+        "DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::If": ["FailuresToSqs", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+                                      {"Fn::GetAtt": ["FailureBucket", "Arn"]}]}
+
+
+def test_with_s3_each_failure_object_is_announced_in_the_failure_queue_and_only_eventbridge_may_send(template):
+    resources = template["Resources"]
+    bucket = resources["FailureBucket"]["Properties"]
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    rule = resources["FailureNotificationsRule"]
+    assert rule["Condition"] == "FailuresToS3"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"] == {"bucket": {"name": [{"Ref": "FailureBucket"}]},
+                                 "object": {"key": [{"prefix": "aws/lambda/"}]}}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    policy = resources["FailureNotificationsQueuePolicy"]
+    assert policy["Condition"] == "FailuresToS3"
+    assert policy["Properties"]["Queues"] == [{"Ref": "DeadLetterQueue"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailureNotificationsRule", "Arn"]}}}
+
+
+def test_waiting_failures_keep_an_alarm_in_alarm_until_they_are_replayed(template):
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    queue = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
+    waiting = alarms["FailuresWaitingAlarm"]["Properties"]
+    assert "Condition" not in alarms["FailuresWaitingAlarm"]
+    assert (waiting["Namespace"], waiting["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert waiting["Dimensions"] == queue
+    assert waiting["Threshold"] == 0 and waiting["ComparisonOperator"] == "GreaterThanThreshold"
+    # Missing data (an idle queue stops reporting) keeps the state: a wait is never forgotten.
+    assert waiting["TreatMissingData"] == "ignore"
+    too_long = alarms["FailuresWaitingTooLongAlarm"]["Properties"]
+    assert (too_long["Namespace"], too_long["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert too_long["Dimensions"] == queue
+    assert too_long["Threshold"] == {"Ref": "FailuresWaitingAgeThresholdSeconds"}
+    threshold = template["Parameters"]["FailuresWaitingAgeThresholdSeconds"]
+    record_age = template["Parameters"]["MaximumRecordAgeInSeconds"]["Default"]
+    assert threshold["Default"] + record_age < 24 * 3600, "time left to replay before the stream trims"
+    assert "24 hours" in too_long["AlarmDescription"]["Fn::Sub"]
 
 
 def test_the_dead_letter_queue_is_encrypted_and_keeps_messages_14_days(template):
@@ -252,6 +301,9 @@ def test_the_outputs_lead_to_the_dashboard_the_queue_and_the_topic(template):
     assert "${StreamProcessorDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
     assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
     assert outputs["DeadLetterQueueUrl"]["Condition"] == "FailuresToSqs"
+    assert outputs["FailureNotificationsQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    assert outputs["FailureNotificationsQueueUrl"]["Condition"] == "FailuresToS3"
+    assert outputs["FailureQueueName"]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
     assert outputs["FailureBucketName"] == {
         "Condition": "FailuresToS3", "Description": outputs["FailureBucketName"]["Description"],
         "Value": {"Ref": "FailureBucket"}}

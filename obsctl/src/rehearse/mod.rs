@@ -28,7 +28,9 @@ use serde_json::{Map, Value};
 use crate::definitions::{DefinitionError, Definitions};
 use crate::render::variables_for;
 use crate::resolve::Values;
-use crate::variables::{ALARM_TOPIC, EVENT_SOURCE_MAPPING, FUNCTION, LOG_GROUP, METRICS_NAMESPACE};
+use crate::variables::{
+    ALARM_TOPIC, EVENT_SOURCE_MAPPING, FAILURE_QUEUE_NAME, FUNCTION, LOG_GROUP, METRICS_NAMESPACE,
+};
 use alarms::{AlarmError, AlarmVerdict};
 
 /// The stack name of every rehearsal: resource names derive from it as SAM would derive them.
@@ -164,6 +166,7 @@ fn setup(repo: &Path, vars: &BTreeMap<String, String>) -> Result<Setup, Rehearse
         (METRICS_NAMESPACE, names.namespace.clone()),
         (LOG_GROUP, names.log_group_name.clone()),
         (EVENT_SOURCE_MAPPING, names.event_source_mapping_uuid.clone()),
+        (FAILURE_QUEUE_NAME, names.dead_letter_queue_name.clone()),
         (
             ALARM_TOPIC,
             format!("arn:aws:sns:eu-west-1:123456789012:{STACK_NAME}-AlarmTopic"),

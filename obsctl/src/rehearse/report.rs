@@ -21,13 +21,13 @@ pub fn text(outcome: &Outcome, elapsed: Duration) -> String {
     let _ = writeln!(out, "scenario: {}", outcome.scenario.description);
     let _ = writeln!(
         out,
-        "rehearsed {} simulated minutes (and {} more for the alarms to settle) in {:.1} s: {} records, {} invocations, {} dead-letter message(s)",
+        "rehearsed {} simulated minutes (and {} more for the alarms to settle) in {:.1} s: {} records, {} invocations, {}",
         outcome.scenario.duration_minutes,
         (rehearsal.end_ms - start) / 60_000 - i64::from(outcome.scenario.duration_minutes),
         elapsed.as_secs_f64(),
         rehearsal.records,
         rehearsal.invocations,
-        rehearsal.dead_letters.len(),
+        rehearsal.dead_letters_summary(),
     );
     let _ = writeln!(out);
     let width = outcome

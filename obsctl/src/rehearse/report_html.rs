@@ -34,13 +34,13 @@ pub fn page(outcome: &Outcome, dashboards: &[(String, Value)]) -> Result<String,
     );
     let _ = write!(
         html,
-        "<header><h1>Incident rehearsal</h1><p class=\"scenario\">{}</p><p>{} simulated minutes (and {} more for the alarms to settle): {} records, {} invocations, {} dead-letter message(s). Times are simulated minutes since the start.</p></header>",
+        "<header><h1>Incident rehearsal</h1><p class=\"scenario\">{}</p><p>{} simulated minutes (and {} more for the alarms to settle): {} records, {} invocations, {}. Times are simulated minutes since the start.</p></header>",
         escape(&outcome.scenario.description),
         outcome.scenario.duration_minutes,
         (rehearsal.end_ms - rehearsal.start_ms) / 60_000 - i64::from(outcome.scenario.duration_minutes),
         rehearsal.records,
         rehearsal.invocations,
-        rehearsal.dead_letters.len()
+        rehearsal.dead_letters_summary()
     );
     html.push_str(&alarm_timeline_table(outcome));
     for (name, body) in dashboards {
