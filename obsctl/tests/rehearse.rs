@@ -9,6 +9,8 @@ use std::process::Command;
 
 use obsctl::definitions::Definitions;
 use obsctl::rehearse;
+use rehearsal::cloudwatch::alarm_evaluation::AlarmState;
+use rehearsal::scenario::ExpectedAlarm;
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -81,27 +83,57 @@ fn check(path: &Path) -> Vec<String> {
     let start = outcome.rehearsal.start_ms;
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut problems = Vec::new();
-    let expected: BTreeMap<&str, [f64; 2]> = outcome
+    let expected: BTreeMap<&str, &ExpectedAlarm> = outcome
         .scenario
         .expected_alarms
         .iter()
-        .map(|expected| (expected.alarm.as_str(), expected.fires_between_minutes))
+        .map(|expected| (expected.alarm.as_str(), expected))
         .collect();
+    let minute = |at: i64| (at - start) as f64 / 60_000.0;
     for alarm in &outcome.alarms {
-        let fired = alarm.first_alarm_ms().map(|at| (at - start) as f64 / 60_000.0);
-        match (fired, expected.get(alarm.name.as_str())) {
-            (None, None) => {}
-            (Some(minute), None) => problems.push(format!(
-                "{name}: {} fired at minute {minute} unexpectedly",
+        let fired_ms = alarm.first_alarm_ms();
+        let fired = fired_ms.map(minute);
+        let Some(expected) = expected.get(alarm.name.as_str()) else {
+            if let Some(minute) = fired {
+                problems.push(format!(
+                    "{name}: {} fired at minute {minute} unexpectedly",
+                    alarm.name
+                ));
+            }
+            continue;
+        };
+        let [earliest, latest] = expected.fires_between_minutes;
+        match fired {
+            None => problems.push(format!("{name}: {} never fired", alarm.name)),
+            Some(minute) if minute < earliest || minute > latest => problems.push(format!(
+                "{name}: {} fired at minute {minute}, not between {earliest} and {latest}",
                 alarm.name
             )),
-            (None, Some(_)) => problems.push(format!("{name}: {} never fired", alarm.name)),
-            (Some(minute), Some([earliest, latest])) if minute < *earliest || minute > *latest => problems
-                .push(format!(
-                    "{name}: {} fired at minute {minute}, not between {earliest} and {latest}",
+            Some(_) => {}
+        }
+        let ok_again = fired_ms.and_then(|fired_ms| {
+            alarm
+                .changes
+                .iter()
+                .find(|change| change.at_ms > fired_ms && change.to == AlarmState::Ok)
+                .map(|change| minute(change.at_ms))
+        });
+        if let Some([from, to]) = expected.ok_again_between_minutes {
+            match ok_again {
+                Some(minute) if (from..=to).contains(&minute) => {}
+                Some(minute) => problems.push(format!(
+                    "{name}: {} went back to OK at minute {minute}, not between {from} and {to}",
                     alarm.name
                 )),
-            (Some(_), Some(_)) => {}
+                None => problems.push(format!("{name}: {} never went back to OK", alarm.name)),
+            }
+        }
+        let at_the_end = alarm.changes.last().map(|change| change.to);
+        if expected.in_alarm_at_the_end && at_the_end != Some(AlarmState::Alarm) {
+            problems.push(format!(
+                "{name}: {} is not in ALARM at the end ({at_the_end:?})",
+                alarm.name
+            ));
         }
     }
     problems
@@ -132,7 +164,7 @@ fn the_command_prints_the_timeline_and_the_notifications() {
         .unwrap();
     assert!(dead_letter_line.contains("+06:00 ALARM"), "{dead_letter_line}");
     assert!(
-        text.contains("the alarm topic would send 13 notification(s): 1 ALARM, 12 OK"),
+        text.contains("the alarm topic would send 16 notification(s): 2 ALARM, 14 OK"),
         "{text}"
     );
     assert!(text.contains("records-failed-anomaly (approx.)"), "{text}");

@@ -14,7 +14,11 @@
 //!   "concurrency_limit": null,
 //!   "dead_letter_queue_unavailable": false,
 //!   "invalid_emf_documents": [],
-//!   "expected_alarms": [{"alarm": "records-failed-spike", "fires_between_minutes": [11, 16]}]
+//!   "redrives": [{"at_minute": 30}],
+//!   "expected_alarms": [
+//!     {"alarm": "records-failed-spike", "fires_between_minutes": [11, 16]},
+//!     {"alarm": "failures-waiting", "fires_between_minutes": [11, 17], "ok_again_between_minutes": [30, 36]}
+//!   ]
 //! }
 //! ```
 //!
@@ -31,9 +35,16 @@
 //! - `invalid_emf_documents`: at each `at_minute`, the log group receives an EMF document CloudWatch
 //!   rejects (as another writer in the log group, or a hand-edited directive, would produce; the
 //!   function's own writer never does).
+//! - `redrives`: at each `at_minute`, a team runs `obsctl redrive --invoke`: the failure queue's
+//!   messages are replayed in order through the function (the processor as the scenario scripts it
+//!   at that moment, so a poison record fails again and keeps its message, and the later messages of
+//!   its shard wait), with `obsctl redrive`'s two retries; each message whose range succeeds whole is
+//!   deleted.
 //! - `expected_alarms`: every alarm the scenario fires (by its file name in `alarms/`), each with the
-//!   simulated minutes between which it must first go to ALARM. The tests hold each scenario to its
-//!   list, exactly: an alarm that fires unexpectedly fails them too.
+//!   simulated minutes between which it must first go to ALARM; optionally the minutes between which
+//!   it must first go back to OK after that (`ok_again_between_minutes`), or that it must still be in
+//!   ALARM at the end (`in_alarm_at_the_end`). The tests hold each scenario to its list, exactly: an
+//!   alarm that fires unexpectedly fails them too.
 //!
 //! Unknown fields are errors, so a misspelt field is never silently ignored.
 
@@ -78,6 +89,9 @@ pub struct Scenario {
     /// Moments the log group receives an EMF document CloudWatch rejects.
     #[serde(default)]
     pub invalid_emf_documents: Vec<Moment>,
+    /// Moments a team replays what waits in the failure queue (`obsctl redrive --invoke`).
+    #[serde(default)]
+    pub redrives: Vec<Moment>,
     /// The alarms the scenario fires, and when.
     #[serde(default)]
     pub expected_alarms: Vec<ExpectedAlarm>,
@@ -91,6 +105,12 @@ pub struct ExpectedAlarm {
     pub alarm: String,
     /// The earliest and the latest minute of its first transition to ALARM.
     pub fires_between_minutes: [f64; 2],
+    /// The earliest and the latest minute of its first transition back to OK after that.
+    #[serde(default)]
+    pub ok_again_between_minutes: Option<[f64; 2]>,
+    /// Whether it must still be in ALARM when the rehearsal ends.
+    #[serde(default)]
+    pub in_alarm_at_the_end: bool,
 }
 
 /// An arrival rate from a minute on.
@@ -230,11 +250,25 @@ impl Scenario {
                     "expected_alarms[{index}].fires_between_minutes is [{earliest}, {latest}]; give [earliest, latest] minutes"
                 ));
             }
+            if let Some([from, to]) = expected.ok_again_between_minutes {
+                if !(earliest <= from && from <= to) {
+                    return Err(format!(
+                        "expected_alarms[{index}].ok_again_between_minutes is [{from}, {to}]; give [earliest, latest] \
+                         minutes, not before it fires"
+                    ));
+                }
+                if expected.in_alarm_at_the_end {
+                    return Err(format!(
+                        "expected_alarms[{index}] cannot be back to OK and in ALARM at the end: give one"
+                    ));
+                }
+            }
         }
         for (name, moments) in [
             ("poison_records", &self.poison_records),
             ("panics", &self.panics),
             ("invalid_emf_documents", &self.invalid_emf_documents),
+            ("redrives", &self.redrives),
         ] {
             for (index, moment) in moments.iter().enumerate() {
                 if !(moment.at_minute >= 0.0 && moment.at_minute < f64::from(self.duration_minutes)) {
@@ -339,6 +373,22 @@ mod tests {
                 r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
                     "poison_records": [{"at_minute": 7}]}"#,
                 "poison_records[0].at_minute is 7",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
+                    "redrives": [{"at_minute": 5}]}"#,
+                "redrives[0].at_minute is 5",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
+                    "expected_alarms": [{"alarm": "a", "fires_between_minutes": [2, 3], "ok_again_between_minutes": [1, 4]}]}"#,
+                "ok_again_between_minutes is [1, 4]",
+            ),
+            (
+                r#"{"description": "d", "duration_minutes": 5, "traffic": [{"from_minute": 0, "records_per_second": 1}],
+                    "expected_alarms": [{"alarm": "a", "fires_between_minutes": [2, 3], "ok_again_between_minutes": [3, 4],
+                                         "in_alarm_at_the_end": true}]}"#,
+                "cannot be back to OK and in ALARM at the end",
             ),
         ];
         for (text, expected) in cases {

@@ -191,7 +191,78 @@ impl Service {
                 last_sequence_number: format!("{:021}", last.sequence_number),
                 records: records.len(),
                 reason,
+                replayed_ms: None,
             });
+    }
+
+    /// `obsctl redrive --invoke` now: every message of the failure queue, in order, replayed through
+    /// the function with two retries, as `obsctl redrive` replays; a message whose range succeeds
+    /// whole is deleted, and after one that fails again the later messages of its shard wait.
+    pub(crate) async fn redrive(&self, parts: &[(usize, Vec<StreamRecord>)]) {
+        let now = self.clock.now_ms();
+        let waiting: Vec<(usize, DeadLetter)> = self
+            .dead_letters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .enumerate()
+            .filter(|(_, letter)| letter.replayed_ms.is_none() && letter.at_ms <= now)
+            .collect();
+        let mut failed_again: Vec<usize> = Vec::new();
+        for (index, letter) in waiting {
+            if failed_again.contains(&letter.shard) {
+                continue;
+            }
+            let in_range = |record: &&StreamRecord| {
+                let number = format!("{:021}", record.sequence_number);
+                number >= letter.first_sequence_number && number <= letter.last_sequence_number
+            };
+            let records: Vec<StreamRecord> = parts
+                .iter()
+                .filter(|(part, _)| *part == letter.shard)
+                .flat_map(|(_, records)| records.iter().filter(in_range).copied())
+                .collect();
+            if self.replay(&records).await {
+                self.dead_letters
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)[index]
+                    .replayed_ms = Some(self.clock.now_ms());
+            } else {
+                failed_again.push(letter.shard);
+            }
+        }
+    }
+
+    /// Replays `records` as `obsctl redrive` does (the mapping's response rules, two retries, no
+    /// bisection): whether every record succeeded.
+    async fn replay(&self, records: &[StreamRecord]) -> bool {
+        let settings = RetrySettings {
+            batch_size: usize::MAX,
+            bisect: false,
+            max_retry_attempts: Some(2),
+        };
+        let mut cursor = ShardCursor::new();
+        loop {
+            let available = if cursor.has_pending() {
+                0
+            } else {
+                records.len() - cursor.checkpoint()
+            };
+            let Some(batch) = cursor.next_batch(&settings, available) else {
+                return true;
+            };
+            let batch_records = &records[batch.start..batch.end];
+            let sequence_numbers: Vec<String> = batch_records
+                .iter()
+                .map(|record| format!("{:021}", record.sequence_number))
+                .collect();
+            let response = self.invoke(batch_records, &sequence_numbers).await;
+            let read = read_response(response.as_ref(), &sequence_numbers);
+            if cursor.apply(batch, read, &settings).is_some() {
+                return false;
+            }
+        }
     }
 
     /// Polls one part of a shard until the scenario ends.

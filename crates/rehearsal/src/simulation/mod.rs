@@ -85,6 +85,8 @@ pub struct DeadLetter {
     pub records: usize,
     /// `MaximumRetryAttempts` or `MaximumRecordAgeInSeconds`.
     pub reason: &'static str,
+    /// When a redrive replayed its range whole and deleted it, ms since the epoch.
+    pub replayed_ms: Option<i64>,
 }
 
 /// Everything a rehearsal produced.
@@ -104,6 +106,25 @@ pub struct Rehearsal {
     pub records: usize,
     /// Invocations of the function.
     pub invocations: usize,
+}
+
+impl Rehearsal {
+    /// The failure queue in words: how many messages it received, and how many a redrive replayed.
+    pub fn dead_letters_summary(&self) -> String {
+        let replayed = self
+            .dead_letters
+            .iter()
+            .filter(|letter| letter.replayed_ms.is_some())
+            .count();
+        if replayed == 0 {
+            format!("{} dead-letter message(s)", self.dead_letters.len())
+        } else {
+            format!(
+                "{} dead-letter message(s), {replayed} replayed by a redrive",
+                self.dead_letters.len()
+            )
+        }
+    }
 }
 
 /// The simulated start of every rehearsal: 2026-01-01T00:00:00Z, a period boundary for every period.
@@ -229,16 +250,24 @@ async fn run(
                 .ingest_emf(&document, at_ms);
         }
     };
+    let redrives = async {
+        for moment in &scenario.redrives {
+            let at_ms = START_MS + (moment.at_minute * 60_000.0) as i64;
+            tokio::time::sleep_until(clock.instant_at(at_ms)).await;
+            service.redrive(&parts).await;
+        }
+    };
     let ticker = async {
         while clock.now_ms() < end_ms {
             progress((clock.now_ms() - START_MS) as f64 / (end_ms - START_MS) as f64);
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     };
-    futures_util::future::join3(
+    futures_util::future::join4(
         futures_util::future::join_all(pollers),
         ticker,
         rejected_documents,
+        redrives,
     )
     .await;
     progress(1.0);
@@ -282,8 +311,8 @@ fn invalid_emf_document(at_ms: i64, names: &Names) -> String {
 }
 
 /// The metrics SQS and CloudWatch Logs publish once a minute: the dead-letter queue's depth and the
-/// age of its oldest message (nobody consumes it during a rehearsal), and the log group's rejected
-/// EMF documents.
+/// age of its oldest message (SQS reports the age only while a message waits; a message a redrive
+/// replayed is gone), and the log group's rejected EMF documents.
 fn publish_queue_and_log_metrics(
     metrics: &mut MetricStore,
     dead_letters: &[DeadLetter],
@@ -302,15 +331,20 @@ fn publish_queue_and_log_metrics(
     );
     let mut minute_end = START_MS + 60_000;
     while minute_end <= end_ms {
-        let received: Vec<&DeadLetter> = dead_letters
+        let waiting: Vec<&DeadLetter> = dead_letters
             .iter()
             .filter(|letter| letter.at_ms < minute_end)
+            .filter(|letter| letter.replayed_ms.is_none_or(|replayed| replayed >= minute_end))
             .collect();
-        metrics.put(depth.clone(), minute_end - 1, received.len() as f64, 1.0);
-        let oldest_age_s = received
-            .first()
-            .map_or(0, |letter| (minute_end - letter.at_ms) / 1000);
-        metrics.put(oldest_age.clone(), minute_end - 1, oldest_age_s as f64, 1.0);
+        metrics.put(depth.clone(), minute_end - 1, waiting.len() as f64, 1.0);
+        if let Some(oldest) = waiting.iter().map(|letter| letter.at_ms).min() {
+            metrics.put(
+                oldest_age.clone(),
+                minute_end - 1,
+                ((minute_end - oldest) / 1000) as f64,
+                1.0,
+            );
+        }
         minute_end += 60_000;
     }
     let rejected = MetricKey::new(
