@@ -1,9 +1,22 @@
-//! The event source mapping's rules for one shard, as `shared/notes/stream-semantics.md` states
-//! them: what the next batch holds, how a response moves the checkpoint, retries, bisection, and when
-//! a range is given up to the on-failure destination. One model, shared by the library's stream
+//! The event source mapping's rules for one shard, as the Lambda developer guide states them
+//! ("Configuring partial batch response with DynamoDB and Lambda", "Retain discarded records for a
+//! DynamoDB event source in Lambda", "Lambda parameters for Amazon DynamoDB event source mappings"):
+//! what the next batch holds, how a response moves the checkpoint, retries, bisection, and when a
+//! range is given up to the on-failure destination. One model, shared by the library's stream
 //! simulator (generated cases), the incident rehearsal (`crates/rehearsal`, on a simulated clock) and
 //! `obsctl redrive` (which replays a failed range against the deployed function as the mapping
 //! would).
+//!
+//! **A partial batch response counts as a retry, also one that made progress.** AWS documents that
+//! without a complete success Lambda "retries processing the batch up to the retry limit", and
+//! documents no reset of the count when a partial response moved the checkpoint. The model takes
+//! the reading that loses nothing silently: the retried rest of a batch keeps the count. So a batch
+//! that is merely slow — each invocation checkpointing at its deadline margin, no record failing on
+//! its own — gives up its tail to the on-failure destination once it has needed more than
+//! `MaximumRetryAttempts` + 1 invocations (`DeadlineCheckpoints` shows it coming). What avoids it: a
+//! `BatchSize` whose records fit in one invocation's time (BatchSize × p99 RecordProcessingTime below
+//! the timeout less its margin), a longer timeout, or more retries (`MaximumRetryAttempts` -1 with
+//! `MaximumRecordAgeInSeconds` as the bound).
 
 use serde_json::Value;
 
@@ -63,8 +76,8 @@ pub struct RetrySettings {
     pub batch_size: usize,
     /// `BisectBatchOnFunctionError`.
     pub bisect: bool,
-    /// `MaximumRetryAttempts`; `None` for -1 (retry until the records expire). Partial failures
-    /// count as retries too.
+    /// `MaximumRetryAttempts`; `None` for -1 (retry until the records expire). Partial responses
+    /// count as retries too, also those that moved the checkpoint (see the module's documentation).
     pub max_retry_attempts: Option<u32>,
 }
 
@@ -316,5 +329,34 @@ mod tests {
                 retries: 1
             })
         );
+    }
+
+    #[test]
+    fn a_batch_that_only_checkpoints_at_its_deadline_still_uses_up_its_retries_and_gives_up_its_tail() {
+        let settings = RetrySettings {
+            batch_size: 100,
+            bisect: true,
+            max_retry_attempts: Some(5),
+        };
+        let mut cursor = ShardCursor::new();
+        let mut invocations = 0;
+        let given_up = loop {
+            let batch = cursor.next_batch(&settings, 300).unwrap();
+            invocations += 1;
+            // Each invocation completes 13 records and checkpoints at the deadline: progress, and no
+            // record failed on its own.
+            let done = (batch.end - batch.start).min(13);
+            let response = if done == batch.end - batch.start {
+                Response::Complete
+            } else {
+                Response::Partial { index: done }
+            };
+            if let Some(range) = cursor.apply(batch, response, &settings) {
+                break range;
+            }
+        };
+        assert_eq!(invocations, 6, "the first try and five retries");
+        assert_eq!(given_up, (78, 100), "records 78 to 99 go to the destination");
+        assert_eq!(cursor.checkpoint(), 100, "and the shard moves on");
     }
 }

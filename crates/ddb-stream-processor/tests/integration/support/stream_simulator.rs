@@ -1,5 +1,6 @@
-//! A model of what Lambda's event source mapping does with a DynamoDB stream shard, following
-//! `shared/notes/stream-semantics.md`, driving a handler under test batch after batch.
+//! A model of what Lambda's event source mapping does with a DynamoDB stream shard, following the
+//! rules of `ddb_stream_processor::lambda::event_source_mapping` (and the Lambda developer guide
+//! they cite), driving a handler under test batch after batch.
 //!
 //! - A shard is records with item keys and increasing sequence numbers; `ParallelizationFactor`
 //!   splits it into sub-shards by key (records of one key stay in one, in order), run concurrently.
@@ -8,8 +9,9 @@
 //!   reported sequence number becomes the checkpoint and the rest is delivered again; an empty, null
 //!   or unknown identifier, or an invocation error, retries the whole batch; with
 //!   `BisectBatchOnFunctionError` an error splits the batch in two (splitting uses no retry).
-//! - A batch retried more than `MaximumRetryAttempts` times (partial failures count), or whose records
-//!   are older than `MaximumRecordAgeInSeconds`, goes to the on-failure destination as a range.
+//! - A batch retried more than `MaximumRetryAttempts` times (partial responses count, also those that
+//!   moved the checkpoint: a merely slow batch gives up its tail), or whose records are older than
+//!   `MaximumRecordAgeInSeconds`, goes to the on-failure destination as a range.
 //!
 //! The processor records every attempt in a [`Journal`]; [`check`] turns the journal, the invocations
 //! and the destination into the properties the template promises.
