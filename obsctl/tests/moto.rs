@@ -77,7 +77,8 @@ async fn create_stack(moto: &Moto, name: &str) {
             "MetricsNamespace": {"Value": "DdbStreamProcessor"},
             "FunctionLogGroupName": {"Value": format!("/aws/lambda/{name}-stream-processor")},
             "AlarmTopicArn": {"Value": {"Ref": "Topic"}},
-            "EventSourceMappingId": {"Value": "6f9a2b1c-0000-4000-8000-000000000001"}
+            "EventSourceMappingId": {"Value": "6f9a2b1c-0000-4000-8000-000000000001"},
+            "FailureQueueName": {"Value": format!("{name}-DeadLetterQueue-1A2B3C")}
         }
     });
     aws_sdk_cloudformation::Client::new(&config(moto).await)
