@@ -610,6 +610,84 @@ async fn a_filter_pattern_the_evaluator_does_not_know_stops_the_redrive_naming_i
     );
     assert!(world.processed().is_empty());
     assert_eq!(world.message_counts(&queue).await, (1, 0), "nothing touched");
+
+    // Filters encrypted with a key the caller may not use arrive as an error, not as no filter.
+    {
+        let mut mapping = world.mapping.lock().unwrap();
+        mapping.as_object_mut().unwrap().remove("FilterCriteria");
+        mapping["KMSKeyArn"] = json!("arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c");
+        mapping["FilterCriteriaError"] = json!({
+            "ErrorCode": "KMSAccessDeniedException",
+            "Message": "The caller may not use the key"
+        });
+    }
+    let refused = world.redrive(&["--stack-name", "items", "--invoke"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(&format!(
+            "the FilterCriteria of event source mapping {MAPPING_UUID} are encrypted and could not be read \
+             (KMSAccessDeniedException: The caller may not use the key)"
+        )),
+        "{}",
+        text(&refused)
+    );
+    assert!(world.processed().is_empty());
+    assert_eq!(world.message_counts(&queue).await, (1, 0), "nothing touched");
+}
+
+#[tokio::test]
+async fn a_range_that_does_not_add_up_to_its_failed_batch_is_kept_and_written_whole_for_a_person() {
+    if !run_in_private_network(
+        "a_range_that_does_not_add_up_to_its_failed_batch_is_kept_and_written_whole_for_a_person",
+    ) {
+        return;
+    }
+    let world = World::start().await;
+    world.put("ITEM#1", 1, None);
+    world.put("ITEM#2", 1, None);
+    world.put("ITEM#2", 2, None);
+    let (shard, records) = world.stream(3);
+    let queue = world.queue().await;
+    // The batch held all three records: the mapping had no filter then. Its filter now delivers
+    // only two of them.
+    world
+        .send(&queue, &invocation_record(&world, &shard, &records, false))
+        .await;
+    world.filter(&json!({"eventName": ["INSERT"]}));
+    world.stack_with_queue(&queue).await;
+
+    let kept = world.redrive(&["--stack-name", "items", "--invoke"]);
+    let summary = text(&kept);
+    assert_eq!(kept.status.code(), Some(1), "{summary}");
+    assert!(
+        summary.contains(
+            "1: DOES NOT ADD UP: the range holds 2 records the mapping's FilterCriteria deliver as they are now, the \
+             failed batch had 3"
+        ),
+        "{summary}"
+    );
+    assert!(world.processed().is_empty(), "nothing replayed");
+    assert_eq!(world.message_counts(&queue).await, (1, 0));
+
+    let folder = tempfile::tempdir().unwrap();
+    let written = world.redrive(&[
+        "--stack-name",
+        "items",
+        "--to-dir",
+        folder.path().to_str().unwrap(),
+    ]);
+    assert_eq!(written.status.code(), Some(1), "{}", text(&written));
+    let files: Vec<PathBuf> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{}", text(&written));
+    let event: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(
+        event["Records"].as_array().unwrap().len(),
+        3,
+        "every record of the range"
+    );
 }
 
 // ----- Reading the stream to the end ----------------------------------------------------------
@@ -825,6 +903,107 @@ async fn a_run_that_fails_part_way_prints_its_summary_and_leaves_the_rest_visibl
         world.message_counts(&queue).await,
         (1, 0),
         "the recovered one deleted, the other visible"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_the_lambda_api_stops_part_way_keeps_its_progress_and_prints_the_summary() {
+    if !run_in_private_network(
+        "a_replay_the_lambda_api_stops_part_way_keeps_its_progress_and_prints_the_summary",
+    ) {
+        return;
+    }
+    let mut world = World::start().await;
+    let (_, records, queue) = world
+        .failed_batch_in_the_queue(&[
+            ("ITEM#1", None),
+            ("ITEM#2", Some("fail-until-fixed")),
+            ("ITEM#3", None),
+        ])
+        .await;
+    world.stack_with_queue(&queue).await;
+    // The first invocation replays ITEM#1 and reports ITEM#2; the retry is throttled for good.
+    world.throttle_invocations_from(Some(2));
+
+    let stopped = world.redrive(&["--stack-name", "items", "--invoke"]);
+    let stdout = String::from_utf8_lossy(&stopped.stdout);
+    assert_eq!(stopped.status.code(), Some(2), "{}", text(&stopped));
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr).contains("lambda:Invoke"),
+        "{}",
+        text(&stopped)
+    );
+    assert!(
+        stdout.contains("1: not done: the run stopped before this failure"),
+        "{stdout}"
+    );
+    assert_eq!(world.processed(), sequence_numbers(&[&records[0]]));
+    assert_eq!(world.message_counts(&queue).await, (1, 0), "kept, visible");
+
+    world.throttle_invocations_from(None);
+    world.deploy_the_fix();
+    let resumed = world.redrive(&["--stack-name", "items", "--invoke"]);
+    let summary = text(&resumed);
+    assert_eq!(resumed.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "1: resumed at sequence number {}: an earlier run replayed the 1 records before it",
+            sequence_number(&records[1])
+        )),
+        "{summary}"
+    );
+    let all: Vec<&Value> = records.iter().collect();
+    assert_eq!(world.processed(), sequence_numbers(&all), "the first record once");
+}
+
+#[tokio::test]
+async fn a_failure_that_cannot_be_read_holds_back_the_later_ranges_of_its_shard() {
+    if !run_in_private_network("a_failure_that_cannot_be_read_holds_back_the_later_ranges_of_its_shard") {
+        return;
+    }
+    let world = World::start().await;
+    world.put("ITEM#1", 1, None);
+    world.put("ITEM#2", 1, None);
+    let (shard, records) = world.stream(2);
+    world.bucket("items-failures").await;
+    let mut broken = invocation_record(&world, &shard, &records[..1], true);
+    broken["payload"] = json!("{\"Records\": [{\"eventID\": ");
+    world
+        .s3()
+        .put_object()
+        .bucket("items-failures")
+        .key(format!("aws/lambda/{MAPPING_UUID}/{shard}/2026/12/02/broken"))
+        .body(broken.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    world
+        .failure_object("items-failures", &shard, &records[1..], "later")
+        .await;
+    world
+        .stack(
+            "items",
+            &[
+                ("FailureBucketName", "items-failures"),
+                ("FunctionName", cargo_lambda::FUNCTION_NAME),
+            ],
+        )
+        .await;
+
+    let held = world.redrive(&["--stack-name", "items", "--invoke"]);
+    let summary = text(&held);
+    assert_eq!(held.status.code(), Some(1), "{summary}");
+    assert!(
+        summary.contains("1: not a DynamoDB stream failure record, kept"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("2: held back: an earlier range of {shard}")),
+        "{summary}"
+    );
+    assert!(
+        world.processed().is_empty(),
+        "nothing overtakes the failure a person must look at"
     );
 }
 

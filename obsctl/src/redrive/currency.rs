@@ -164,7 +164,7 @@ fn last_known_state(
         }
     }
     match later.last_after(key, range_end) {
-        Some((later_number, state)) if compare(later_number, last.0).is_gt() => state.clone(),
+        Some((position, state)) if position.is_after(last.0) => state.clone(),
         _ => last.1,
     }
 }
@@ -174,7 +174,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::redrive::stream::History;
+    use crate::redrive::stream::{History, Position};
 
     fn record(pk: &str, number: &str, version: Option<u64>) -> Value {
         let mut record = json!({
@@ -216,7 +216,13 @@ mod tests {
             key.clone(),
             History {
                 last_delivered: None,
-                last: ("20".into(), ItemState::Removed),
+                last: (
+                    Position {
+                        generation: 0,
+                        number: "20".into(),
+                    },
+                    ItemState::Removed,
+                ),
             },
         );
         assert_eq!(

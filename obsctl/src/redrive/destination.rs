@@ -151,8 +151,17 @@ impl Destination {
     pub async fn settle(&self, failure: &Failure, settlement: &Settlement) -> Result<(), CloudError> {
         match (self, &failure.origin) {
             (Self::Queue { client, url, holds }, Origin::Message { id }) => {
-                let Some(receipt_handle) = holds.release(id) else {
-                    return Ok(());
+                let receipt_handle = match holds.take(id).await {
+                    Ok(Some(receipt_handle)) => receipt_handle,
+                    Ok(None) => return Ok(()),
+                    Err(lost) => {
+                        return Err(CloudError::Rejected {
+                            action: format!("settling message {id}"),
+                            message: format!(
+                                "its hold was lost ({lost}), so another reader may have it: it is left to them"
+                            ),
+                        });
+                    }
                 };
                 let previous = failure
                     .record
@@ -196,7 +205,7 @@ impl Destination {
     /// left as they are. Errors are ignored: an unreleased message shows again when its hold ends.
     pub async fn release(&self, failure: &Failure) {
         if let (Self::Queue { client, url, holds }, Origin::Message { id }) = (self, &failure.origin)
-            && let Some(receipt_handle) = holds.release(id)
+            && let Ok(Some(receipt_handle)) = holds.take(id).await
         {
             let _ = show_again(client, url, id, &receipt_handle).await;
         }
@@ -221,45 +230,70 @@ impl Destination {
         else {
             return Ok(None);
         };
-        let mut counts = Notifications::default();
-        let mut shown_again = Vec::new();
-        loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .visibility_timeout(60)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .map_err(|error| explain(error, &format!("sqs:ReceiveMessage ({url})")))?;
-            if received.messages().is_empty() {
-                break;
+        // Held like failure messages (a heartbeat extends the holds) while the objects are looked
+        // at, so none shows again, and none is counted twice, however many there are.
+        let holds = Holds::new(60);
+        holds.start(sqs, url);
+        let outcome = reconcile(s3, bucket, sqs, url, &holds).await;
+        holds.stop();
+        outcome.map(Some)
+    }
+}
+
+/// Receives every notification of the failure queue: deletes those whose object is replayed or gone,
+/// and shows the others again at the end.
+async fn reconcile(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    holds: &Holds,
+) -> Result<Notifications, CloudError> {
+    let mut counts = Notifications::default();
+    let mut waiting: Vec<String> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(holds.seconds())
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .map_err(|error| explain(error, &format!("sqs:ReceiveMessage ({url})")))?;
+        let messages = received.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            let (Some(id), Some(receipt_handle)) = (message.message_id(), message.receipt_handle()) else {
+                continue;
+            };
+            holds.hold(id, receipt_handle);
+            if !seen.insert(id.to_owned()) {
+                continue;
             }
-            for message in received.messages() {
-                let (Some(id), Some(receipt_handle)) = (message.message_id(), message.receipt_handle())
-                else {
-                    continue;
-                };
-                let waits = match notified_key(message.body().unwrap_or_default()) {
-                    Some(key) if key.starts_with(LAMBDA_PREFIX) => object_waits(s3, bucket, &key).await?,
-                    // Not a notification of a failure object: not this reconciliation's to remove.
-                    _ => true,
-                };
-                if waits {
-                    counts.waiting += 1;
-                    shown_again.push((id.to_owned(), receipt_handle.to_owned()));
-                } else {
-                    counts.removed += 1;
-                    delete(sqs, url, id, receipt_handle).await?;
-                }
+            let waits = match notified_key(message.body().unwrap_or_default()) {
+                Some(key) if key.starts_with(LAMBDA_PREFIX) => object_waits(s3, bucket, &key).await?,
+                // Not a notification of a failure object: not this reconciliation's to remove.
+                _ => true,
+            };
+            if waits {
+                counts.waiting += 1;
+                waiting.push(id.to_owned());
+            } else if let Ok(Some(receipt_handle)) = holds.take(id).await {
+                counts.removed += 1;
+                delete(sqs, url, id, &receipt_handle).await?;
             }
         }
-        for (id, receipt_handle) in shown_again {
+    }
+    for id in waiting {
+        if let Ok(Some(receipt_handle)) = holds.take(&id).await {
             show_again(sqs, url, &id, &receipt_handle).await?;
         }
-        Ok(Some(counts))
     }
+    Ok(counts)
 }
 
 /// The object key an S3 notification names: an EventBridge "Object Created" event

@@ -175,6 +175,17 @@ pub fn with_progress(body: &[u8], replayed_through: &str) -> Option<String> {
     Some(record.to_string())
 }
 
+/// The stream and shard a failure record names, read leniently from a record [`parse`] refused (a
+/// bad payload, a bad progress field), so that the later ranges of its shard can wait for it.
+pub fn shard_of(body: &[u8]) -> Option<(String, String)> {
+    let record: Value = serde_json::from_slice(body).ok()?;
+    let info = record.get("DDBStreamBatchInfo")?;
+    Some((
+        info.get("streamArn")?.as_str()?.to_owned(),
+        info.get("shardId")?.as_str()?.to_owned(),
+    ))
+}
+
 /// The records of `payload`: the event as a JSON string (as Lambda writes it) or as an object.
 fn payload_records(payload: &Value) -> Result<Vec<Value>, NotAnInvocationRecord> {
     let event = match payload {
@@ -250,6 +261,23 @@ mod tests {
                 .first_arrival_ms(),
             None
         );
+    }
+
+    #[test]
+    fn the_shard_of_a_record_that_cannot_be_read_is_still_known() {
+        let mut bad = pointer();
+        bad["payload"] = json!("{not json");
+        assert!(parse(bad.to_string().as_bytes()).is_err());
+        assert_eq!(
+            shard_of(bad.to_string().as_bytes()),
+            Some((
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-11-14T00:04:06.388"
+                    .to_owned(),
+                "shardId-00000001573689847184-864758bb".to_owned()
+            ))
+        );
+        assert_eq!(shard_of(b"{}"), None);
+        assert_eq!(shard_of(b"not json"), None);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct Holds {
     held: Arc<Mutex<BTreeMap<String, Held>>>,
     seconds: i32,
     heartbeat: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
+    /// Held by a heartbeat while it extends, and by [`Holds::take`]: no extension is in flight once
+    /// a message is taken, so none can hide it again after it is shown or deleted.
+    extending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Holds {
@@ -42,6 +45,7 @@ impl Holds {
             held: Arc::default(),
             seconds,
             heartbeat: Arc::default(),
+            extending: Arc::default(),
         }
     }
 
@@ -99,13 +103,23 @@ impl Holds {
             );
     }
 
-    /// Lets the message `id` go: its receipt handle, to delete it or show it again.
-    pub fn release(&self, id: &str) -> Option<String> {
-        self.held
+    /// Lets the message `id` go once no extension of it is in flight: its receipt handle, to delete
+    /// it or show it again; `Err` with the reason when its hold was lost (another reader may have it
+    /// now: it is not this redrive's to touch); `Ok(None)` when it is not held.
+    pub async fn take(&self, id: &str) -> Result<Option<String>, String> {
+        let _no_extension_in_flight = self.extending.lock().await;
+        let held = self
+            .held
             .lock()
             .expect("the holds lock is never poisoned")
-            .remove(id)
-            .map(|held| held.receipt_handle)
+            .remove(id);
+        match held {
+            Some(Held {
+                lost: Some(reason), ..
+            }) => Err(reason),
+            Some(held) => Ok(Some(held.receipt_handle)),
+            None => Ok(None),
+        }
     }
 
     /// Why the hold of message `id` was lost, if it was.
@@ -120,6 +134,7 @@ impl Holds {
     /// Extends every hold not lost, ten messages a call; marks lost those SQS refuses, and those a
     /// failing call could not extend before their timeout ran out.
     async fn extend(&self, client: &aws_sdk_sqs::Client, url: &str) {
+        let _extending = self.extending.lock().await;
         let entries: Vec<(String, String)> = self
             .held
             .lock()
@@ -196,15 +211,17 @@ impl Holds {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_released_message_is_no_longer_held() {
+    #[tokio::test]
+    async fn a_taken_message_is_no_longer_held_and_a_lost_hold_is_never_taken() {
         let holds = Holds::new(60);
         holds.hold("m-1", "r-1");
         holds.hold("m-2", "r-2");
         assert_eq!(holds.lost("m-1"), None);
-        assert_eq!(holds.release("m-1").as_deref(), Some("r-1"));
-        assert_eq!(holds.release("m-1"), None);
-        assert_eq!(holds.release("m-2").as_deref(), Some("r-2"));
+        assert_eq!(holds.take("m-1").await, Ok(Some("r-1".to_owned())));
+        assert_eq!(holds.take("m-1").await, Ok(None));
+        holds.held.lock().unwrap().get_mut("m-2").unwrap().lost = Some("ReceiptHandleIsInvalid".into());
+        assert_eq!(holds.lost("m-2").as_deref(), Some("ReceiptHandleIsInvalid"));
+        assert_eq!(holds.take("m-2").await, Err("ReceiptHandleIsInvalid".to_owned()));
         assert_eq!(holds.seconds(), 60);
     }
 }

@@ -30,6 +30,18 @@ pub enum MappingError {
         /// What is wrong.
         problem: FilterError,
     },
+    /// Its filters are encrypted and could not be decrypted for this caller.
+    #[error(
+        "the FilterCriteria of event source mapping {uuid} are encrypted and could not be read ({problem}): a \
+         redrive that cannot tell which records the mapping delivers would replay or skip the wrong ones, so \
+         it stops; give the credentials kms:Decrypt on the mapping's KMSKeyArn"
+    )]
+    EncryptedFilter {
+        /// The mapping.
+        uuid: String,
+        /// What Lambda said.
+        problem: String,
+    },
     /// It reads something other than a DynamoDB stream.
     #[error("event source mapping {uuid} reads {source_arn}, not a DynamoDB stream")]
     NotAStream {
@@ -71,6 +83,16 @@ impl Mapping {
                 source_arn,
             });
         }
+        if let Some(error) = mapping.filter_criteria_error() {
+            return Err(MappingError::EncryptedFilter {
+                uuid: uuid.to_owned(),
+                problem: format!(
+                    "{}: {}",
+                    error.error_code().unwrap_or("KMS error"),
+                    error.message().unwrap_or_default()
+                ),
+            });
+        }
         let patterns: Vec<&str> = mapping
             .filter_criteria()
             .map(|criteria| criteria.filters())
@@ -94,21 +116,37 @@ impl Mapping {
         })
     }
 
-    /// Whether the failure `info` names is of this mapping.
-    pub fn owns(&self, info: &BatchInfo) -> bool {
-        info.stream_arn == self.stream_arn
-            && match (&info.function_arn, &self.function_arn) {
-                (Some(theirs), Some(ours)) => function_name(theirs) == function_name(ours),
-                _ => true,
+    /// Whether the failure `info` names is of this mapping: its stream, and its function (name,
+    /// and qualifier when both name one); for an S3 object under Lambda's prefix
+    /// (`aws/lambda/<mapping UUID>/…`), also the mapping's UUID in its key.
+    pub fn owns(&self, info: &BatchInfo, object_key: Option<&str>) -> bool {
+        let function = match (&info.function_arn, &self.function_arn) {
+            (Some(theirs), Some(ours)) => {
+                let (theirs, ours) = (function_and_qualifier(theirs), function_and_qualifier(ours));
+                theirs.0 == ours.0
+                    && match (theirs.1, ours.1) {
+                        (Some(theirs), Some(ours)) => theirs == ours,
+                        _ => true,
+                    }
             }
+            _ => true,
+        };
+        let key = object_key
+            .and_then(|key| key.strip_prefix(super::destination::LAMBDA_PREFIX))
+            .is_none_or(|rest| rest.split('/').next() == Some(self.uuid.as_str()));
+        info.stream_arn == self.stream_arn && function && key
     }
 }
 
-/// The function's name in a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`),
-/// or the text itself when it is no ARN.
-fn function_name(arn: &str) -> &str {
-    arn.split_once(":function:")
-        .map_or(arn, |(_, rest)| rest.split(':').next().unwrap_or(rest))
+/// The function's name and qualifier in a function ARN
+/// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`), or the text itself when it
+/// is no ARN.
+fn function_and_qualifier(arn: &str) -> (&str, Option<&str>) {
+    let name = arn.split_once(":function:").map_or(arn, |(_, rest)| rest);
+    match name.split_once(':') {
+        Some((name, qualifier)) => (name, Some(qualifier)),
+        None => (name, None),
+    }
 }
 
 #[cfg(test)]
@@ -131,31 +169,72 @@ mod tests {
     #[test]
     fn a_failure_is_the_mappings_when_its_stream_and_function_are() {
         let mapping = Mapping {
-            uuid: "u".into(),
+            uuid: "u-1".into(),
             stream_arn: "arn:aws:dynamodb:eu-west-1:1:table/items/stream/s".into(),
             function_arn: Some("arn:aws:lambda:eu-west-1:1:function:items-processor".into()),
             filter: Criteria::default(),
             parallelization_factor: 1,
         };
-        assert!(mapping.owns(&info(&mapping.stream_arn, None)));
-        assert!(mapping.owns(&info(
-            &mapping.stream_arn,
-            Some("arn:aws:lambda:eu-west-1:1:function:items-processor:live")
-        )));
-        assert!(!mapping.owns(&info("arn:aws:dynamodb:eu-west-1:1:table/other/stream/s", None)));
-        assert!(
-            !mapping.owns(&info(
+        assert!(mapping.owns(&info(&mapping.stream_arn, None), None));
+        assert!(mapping.owns(
+            &info(
                 &mapping.stream_arn,
-                Some("arn:aws:lambda:eu-west-1:1:function:audit-processor")
-            )),
+                Some("arn:aws:lambda:eu-west-1:1:function:items-processor:live")
+            ),
+            None
+        ));
+        assert!(!mapping.owns(
+            &info("arn:aws:dynamodb:eu-west-1:1:table/other/stream/s", None),
+            None
+        ));
+        assert!(
+            !mapping.owns(
+                &info(
+                    &mapping.stream_arn,
+                    Some("arn:aws:lambda:eu-west-1:1:function:audit-processor")
+                ),
+                None
+            ),
             "another function's mapping on the same stream"
         );
+        let blue = Mapping {
+            function_arn: Some("arn:aws:lambda:eu-west-1:1:function:items-processor:blue".into()),
+            ..mapping.clone()
+        };
+        assert!(
+            !blue.owns(
+                &info(
+                    &blue.stream_arn,
+                    Some("arn:aws:lambda:eu-west-1:1:function:items-processor:green")
+                ),
+                None
+            ),
+            "another alias's mapping"
+        );
+        assert!(mapping.owns(
+            &info(&mapping.stream_arn, None),
+            Some("aws/lambda/u-1/shard/2026/12/02/x")
+        ));
+        assert!(
+            !mapping.owns(
+                &info(&mapping.stream_arn, None),
+                Some("aws/lambda/u-2/shard/2026/12/02/x")
+            ),
+            "another mapping's object"
+        );
+        assert!(mapping.owns(&info(&mapping.stream_arn, None), Some("copied/by/hand.json")));
     }
 
     #[test]
-    fn a_function_name_is_taken_from_its_arn_with_or_without_a_qualifier() {
-        assert_eq!(function_name("arn:aws:lambda:eu-west-1:1:function:f"), "f");
-        assert_eq!(function_name("arn:aws:lambda:eu-west-1:1:function:f:3"), "f");
-        assert_eq!(function_name("f"), "f");
+    fn a_function_name_and_qualifier_are_taken_from_its_arn() {
+        assert_eq!(
+            function_and_qualifier("arn:aws:lambda:eu-west-1:1:function:f"),
+            ("f", None)
+        );
+        assert_eq!(
+            function_and_qualifier("arn:aws:lambda:eu-west-1:1:function:f:3"),
+            ("f", Some("3"))
+        );
+        assert_eq!(function_and_qualifier("f"), ("f", None));
     }
 }

@@ -112,6 +112,9 @@ pub enum Outcome {
     Lost(String),
     /// The range was not read to its last record: nothing was replayed.
     NotReadToEnd(String),
+    /// The range read back is not what the failed batch was (its count differs): nothing was
+    /// replayed.
+    Mismatch(String),
     /// The function failed again; the records from the checkpoint on were not replayed.
     FailedAgain {
         /// The first record not replayed.
@@ -153,6 +156,7 @@ impl Outcome {
             Self::FailedAgain { .. }
                 | Self::CannotTell { .. }
                 | Self::NotReadToEnd(_)
+                | Self::Mismatch(_)
                 | Self::HeldBack
                 | Self::HoldLost(_)
                 | Self::NotDone
@@ -310,10 +314,14 @@ async fn run_held(
         ..Report::default()
     };
     let (mut ours, others): (Vec<Failure>, Vec<Failure>) = found.failures.into_iter().partition(|failure| {
+        let key = match &failure.origin {
+            destination::Origin::Object { key } => Some(key.as_str()),
+            destination::Origin::Message { .. } => None,
+        };
         failure
             .record
             .as_ref()
-            .map_or(true, |record| services.mapping.owns(&record.info))
+            .map_or(true, |record| services.mapping.owns(&record.info, key))
     });
     report.other_mappings = others.len();
     for other in &others {
@@ -326,7 +334,11 @@ async fn run_held(
     while let Some((index, failure)) = remaining.next() {
         let number = index + 1;
         let done = redrive_one(services, action, include_superseded, failure, number, &mut state).await;
-        let (mut range, settlement) = match done {
+        let Done {
+            mut range,
+            settlement,
+            stopped_by,
+        } = match done {
             Ok(done) => done,
             Err(error) => {
                 // Leave nothing hidden: what was not done is visible again for the next run.
@@ -351,15 +363,29 @@ async fn run_held(
             }
             None => services.destination.release(failure).await,
         }
-        if let Ok(record) = &failure.record
-            && range.outcome.holds_back_the_shard()
-        {
-            state
-                .stopped
-                .insert((record.info.stream_arn.clone(), record.info.shard_id.clone()));
+        if range.outcome.holds_back_the_shard() || matches!(range.outcome, Outcome::Unreadable(_)) {
+            let shard = match &failure.record {
+                Ok(record) => Some((record.info.stream_arn.clone(), record.info.shard_id.clone())),
+                // A failure that cannot be read still names its shard: what follows it waits.
+                Err(_) => failure::shard_of(&failure.body),
+            };
+            state.stopped.extend(shard);
         }
         report.ranges.push(range);
         progress.advance(&failure.origin.to_string());
+        if let Some(error) = stopped_by {
+            for (_, unsettled) in remaining {
+                services.destination.release(unsettled).await;
+                let info = unsettled.record.as_ref().ok().map(|record| &record.info);
+                report
+                    .ranges
+                    .push(RangeReport::new(unsettled, info, Outcome::NotDone));
+            }
+            return Err(Stopped {
+                report: Some(report),
+                error,
+            });
+        }
     }
     if matches!(action, Action::Invoke(_)) {
         report.notifications = services
@@ -457,7 +483,6 @@ impl RunState {
             .get(&shard)
             .is_none_or(|(from, _)| compare(from, &range.end_sequence_number).is_gt());
         if read_from_here {
-            let lineage = self.lineage(&services.stream, &range.stream_arn).await?.clone();
             let later = services
                 .stream
                 .later_changes(
@@ -465,7 +490,6 @@ impl RunState {
                     &range.shard_id,
                     &range.end_sequence_number,
                     &services.mapping.filter,
-                    &lineage,
                 )
                 .await?;
             self.later
@@ -475,7 +499,27 @@ impl RunState {
     }
 }
 
-/// How one failure went, and how to settle it (`None`: leave it as it is, visible again).
+/// How one failure went.
+struct Done {
+    /// Its line of the summary.
+    range: RangeReport,
+    /// How to settle it (`None`: leave it as it is, visible again).
+    settlement: Option<Settlement>,
+    /// Why the run must stop after settling it, when the Lambda API stopped its replay part-way.
+    stopped_by: Option<CloudError>,
+}
+
+impl Done {
+    fn settled(range: RangeReport, settlement: Option<Settlement>) -> Self {
+        Self {
+            range,
+            settlement,
+            stopped_by: None,
+        }
+    }
+}
+
+/// How one failure went; `Err` when AWS could not be asked before anything was replayed.
 async fn redrive_one(
     services: &Services,
     action: &Action,
@@ -483,11 +527,11 @@ async fn redrive_one(
     failure: &Failure,
     number: usize,
     state: &mut RunState,
-) -> Result<(RangeReport, Option<Settlement>), CloudError> {
+) -> Result<Done, CloudError> {
     let record = match &failure.record {
         Ok(record) => record,
         Err(problem) => {
-            return Ok((
+            return Ok(Done::settled(
                 RangeReport::new(failure, None, Outcome::Unreadable(problem.to_string())),
                 None,
             ));
@@ -498,11 +542,11 @@ async fn redrive_one(
     range.superseded_replayed = include_superseded;
     if let Some(reason) = services.destination.hold_lost(failure) {
         range.outcome = Outcome::HoldLost(reason);
-        return Ok((range, None));
+        return Ok(Done::settled(range, None));
     }
     state.lineage(&services.stream, &info.stream_arn).await?;
     if state.held_back(&info.stream_arn, &info.shard_id) {
-        return Ok((range, None));
+        return Ok(Done::settled(range, None));
     }
 
     // The records, as the mapping delivers them.
@@ -512,7 +556,7 @@ async fn redrive_one(
         Err(ReadProblem::Gone(reason) | ReadProblem::Trimmed(reason)) => {
             range.lost = info.batch_size.map_or(0, |size| size as usize);
             range.outcome = Outcome::Lost(reason);
-            return Ok((
+            return Ok(Done::settled(
                 range,
                 Some(Settlement::Kept {
                     replayed_through: None,
@@ -521,7 +565,7 @@ async fn redrive_one(
         }
         Err(ReadProblem::NotReadToEnd(reason)) => {
             range.outcome = Outcome::NotReadToEnd(reason);
-            return Ok((range, None));
+            return Ok(Done::settled(range, None));
         }
         Err(ReadProblem::Failed(error)) => return Err(error),
     };
@@ -554,7 +598,7 @@ async fn redrive_one(
     if delivered.is_empty() && range.left_out == 0 {
         range.lost = info.batch_size.map_or(0, |size| size as usize);
         range.outcome = Outcome::Lost("the stream has no records in this range any more".into());
-        return Ok((
+        return Ok(Done::settled(
             range,
             Some(Settlement::Kept {
                 replayed_through: None,
@@ -566,11 +610,19 @@ async fn redrive_one(
         && read.trimmed_head.is_none()
         && delivered.len() != size as usize
     {
-        range.notes.push(more_than_the_batch(
-            delivered.len(),
-            size,
-            services.mapping.parallelization_factor,
-        ));
+        let factor = services.mapping.parallelization_factor;
+        match batch_count(delivered.len(), size, factor) {
+            Ok(note) => range.notes.push(note),
+            Err(mismatch) => {
+                // The range is not what the failed batch was: replaying it would run records the
+                // batch never had or skip some it had. A person decides; --to-dir gives them all.
+                if let Action::ToDir(folder) = action {
+                    range.files = write(folder, number, &info.shard_id, &all)?;
+                }
+                range.outcome = Outcome::Mismatch(mismatch);
+                return Ok(Done::settled(range, None));
+            }
+        }
     }
 
     // What an earlier run, or an earlier failure of this run, has done.
@@ -654,6 +706,7 @@ async fn redrive_one(
 
     // The replay.
     let mut first_not_done: Option<String> = stop_at.clone();
+    let mut stopped_by: Option<CloudError> = None;
     let replayed = match action {
         Action::DryRun => {
             if stop.is_none() {
@@ -662,26 +715,31 @@ async fn redrive_one(
             0
         }
         Action::ToDir(folder) => {
-            range.files =
-                replay::write_events(folder, number, &info.shard_id, &to_replay).map_err(|error| {
-                    CloudError::Rejected {
-                        action: format!("writing the events into {}", folder.display()),
-                        message: error.to_string(),
-                    }
-                })?;
+            range.files = write(folder, number, &info.shard_id, &to_replay)?;
             if stop.is_none() {
                 range.outcome = Outcome::Written;
             }
             to_replay.len()
         }
-        Action::Invoke(invoker) => match invoker.replay(&to_replay).await? {
-            Ok(replayed) => {
+        Action::Invoke(invoker) => match invoker.replay(&to_replay).await {
+            Err(interrupted) => {
+                // What was replayed before the Lambda API stopped the run is kept as progress.
+                first_not_done = to_replay
+                    .get(interrupted.replayed)
+                    .and_then(|record| sequence_number(record))
+                    .map(str::to_owned)
+                    .or(first_not_done);
+                range.outcome = Outcome::NotDone;
+                stopped_by = Some(interrupted.error);
+                interrupted.replayed
+            }
+            Ok(Ok(replayed)) => {
                 if stop.is_none() {
                     range.outcome = Outcome::Recovered;
                 }
                 replayed
             }
-            Err(failed) => {
+            Ok(Err(failed)) => {
                 first_not_done = Some(failed.checkpoint.clone());
                 range.outcome = Outcome::FailedAgain {
                     checkpoint: failed.checkpoint,
@@ -715,7 +773,11 @@ async fn redrive_one(
             replayed_through: replayed_through(&all, first_not_done.as_deref()).or(progress),
         }),
     };
-    Ok((range, settlement))
+    Ok(Done {
+        range,
+        settlement,
+        stopped_by,
+    })
 }
 
 /// The progress an earlier run left with the failure.
@@ -738,20 +800,35 @@ fn replayed_through(records: &[Value], first_not_done: Option<&str>) -> Option<S
         .map(str::to_owned)
 }
 
-/// Why a range holds another number of records than the failed batch had.
-fn more_than_the_batch(held: usize, batch_size: u64, parallelization_factor: u32) -> String {
+/// Whether a range read from the stream that holds `held` records the mapping delivers can be the
+/// failed batch of `batch_size`: with `ParallelizationFactor` above 1 it may hold more (the shard's
+/// other concurrent batches), which is said (`Ok`); anything else does not add up (`Err`, why).
+fn batch_count(held: usize, batch_size: u64, parallelization_factor: u32) -> Result<String, String> {
     if held as u64 > batch_size && parallelization_factor > 1 {
-        format!(
+        Ok(format!(
             "the range holds {held} records in the stream, the failed batch had {batch_size}: with \
              ParallelizationFactor {parallelization_factor} it also holds the records of the shard's other \
              concurrent batches (other items), which are replayed too"
-        )
+        ))
     } else {
-        format!(
-            "the range holds {held} records the mapping delivers, the failed batch had {batch_size}: they are \
-             all replayed (the mapping's FilterCriteria may have changed since the batch)"
-        )
+        Err(format!(
+            "the range holds {held} records the mapping's FilterCriteria deliver as they are now, the failed \
+             batch had {batch_size}: the filters changed since, or obsctl reads them otherwise than Lambda did"
+        ))
     }
+}
+
+/// Writes `records` as events into `folder` (`--to-dir`).
+fn write(
+    folder: &std::path::Path,
+    number: usize,
+    shard_id: &str,
+    records: &[Value],
+) -> Result<Vec<PathBuf>, CloudError> {
+    replay::write_events(folder, number, shard_id, records).map_err(|error| CloudError::Rejected {
+        action: format!("writing the events into {}", folder.display()),
+        message: error.to_string(),
+    })
 }
 
 /// The records of a failure: from its S3 object, else read back from the stream.
@@ -784,9 +861,17 @@ mod tests {
     }
 
     #[test]
-    fn a_range_with_more_records_says_why() {
-        assert!(more_than_the_batch(4, 2, 2).contains("ParallelizationFactor 2"));
-        assert!(!more_than_the_batch(4, 2, 1).contains("ParallelizationFactor"));
-        assert!(more_than_the_batch(1, 2, 3).contains("FilterCriteria may have changed"));
+    fn a_range_holds_more_records_than_its_batch_only_with_concurrent_batches() {
+        assert!(batch_count(4, 2, 2).unwrap().contains("ParallelizationFactor 2"));
+        assert!(
+            batch_count(4, 2, 1)
+                .unwrap_err()
+                .contains("the filters changed since")
+        );
+        assert!(
+            batch_count(1, 2, 3)
+                .unwrap_err()
+                .contains("the failed batch had 2")
+        );
     }
 }

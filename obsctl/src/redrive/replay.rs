@@ -86,6 +86,16 @@ pub struct FailedAgain {
     pub reason: String,
 }
 
+/// A replay the Lambda API stopped part-way (no such function, throttled, unreachable): what had
+/// been replayed by then.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// How many records, from the first, had been replayed successfully.
+    pub replayed: usize,
+    /// Why it stopped.
+    pub error: CloudError,
+}
+
 /// Invokes one function with request-response invocations.
 #[derive(Debug, Clone)]
 pub struct Invoker {
@@ -106,7 +116,7 @@ impl Invoker {
     }
 
     /// Replays `records` in order; `Ok(count)` when every one succeeded.
-    pub async fn replay(&self, records: &[Value]) -> Result<Result<usize, FailedAgain>, CloudError> {
+    pub async fn replay(&self, records: &[Value]) -> Result<Result<usize, FailedAgain>, Interrupted> {
         let settings = RetrySettings {
             batch_size: usize::MAX,
             bisect: false,
@@ -131,7 +141,11 @@ impl Invoker {
             };
             let (response, said) = self
                 .invoke(&records[batch.start..batch.end], &numbers[batch.start..batch.end])
-                .await?;
+                .await
+                .map_err(|error| Interrupted {
+                    replayed: cursor.checkpoint(),
+                    error,
+                })?;
             if !said.is_empty() {
                 reason = said;
             }

@@ -111,13 +111,37 @@ impl ItemState {
     }
 }
 
+/// Where a change is, after a point of a shard: in the shard itself (generation 0, by sequence
+/// number), or in a shard that descends from it (its generation: 1 for a child), which comes after
+/// every record of its ancestors whatever the sequence numbers say (AWS documents no order of
+/// sequence numbers across shards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// 0 for the shard of the range, 1 for its children, and so on.
+    pub generation: u32,
+    /// The change's sequence number.
+    pub number: String,
+}
+
+impl Position {
+    /// Whether the change comes after the record with sequence number `number` of the range's shard.
+    pub fn is_after(&self, number: &str) -> bool {
+        self.generation > 0 || compare(&self.number, number).is_gt()
+    }
+
+    fn is_after_position(&self, other: &Self) -> bool {
+        self.generation > other.generation
+            || (self.generation == other.generation && compare(&self.number, &other.number).is_gt())
+    }
+}
+
 /// What is known of one item's changes after a point of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
-    /// The sequence number of the last change the mapping's filter delivers, if any.
-    pub last_delivered: Option<String>,
-    /// The last change of all (delivered or not): its sequence number and the state it left.
-    pub last: (String, ItemState),
+    /// The last change the mapping's filter delivers, if any.
+    pub last_delivered: Option<Position>,
+    /// The last change of all (delivered or not), and the state it left.
+    pub last: (Position, ItemState),
 }
 
 /// The items that changed after a point of the stream, and whether that is all of them.
@@ -132,41 +156,47 @@ pub struct LaterChanges {
 }
 
 impl LaterChanges {
-    /// Whether a change of the item with `key` after sequence number `after` was delivered.
+    /// Whether a change of the item with `key` after sequence number `after` (of the range's shard)
+    /// was delivered.
     pub fn delivered_after(&self, key: &str, after: &str) -> bool {
         self.by_key
             .get(key)
-            .and_then(|history| history.last_delivered.as_deref())
-            .is_some_and(|last| compare(last, after).is_gt())
+            .and_then(|history| history.last_delivered.as_ref())
+            .is_some_and(|last| last.is_after(after))
     }
 
-    /// The last change of the item with `key`, when it comes after sequence number `after`.
-    pub fn last_after(&self, key: &str, after: &str) -> Option<&(String, ItemState)> {
+    /// The last change of the item with `key`, when it comes after sequence number `after` (of the
+    /// range's shard).
+    pub fn last_after(&self, key: &str, after: &str) -> Option<&(Position, ItemState)> {
         self.by_key
             .get(key)
             .map(|history| &history.last)
-            .filter(|(number, _)| compare(number, after).is_gt())
+            .filter(|(position, _)| position.is_after(after))
     }
 
-    fn record(&mut self, record: &Value, delivered: bool) {
+    fn record(&mut self, record: &Value, delivered: bool, generation: u32) {
         let (Some(key), Some(number)) = (item_key(record), sequence_number(record)) else {
             return;
         };
-        let change = (number.to_owned(), ItemState::of(record));
+        let position = Position {
+            generation,
+            number: number.to_owned(),
+        };
+        let change = (position.clone(), ItemState::of(record));
         let history = self.by_key.entry(key).or_insert_with(|| History {
             last_delivered: None,
             last: change.clone(),
         });
-        if compare(number, &history.last.0).is_ge() {
+        if !history.last.0.is_after_position(&position) {
             history.last = change;
         }
         if delivered
             && history
                 .last_delivered
-                .as_deref()
-                .is_none_or(|last| compare(number, last).is_gt())
+                .as_ref()
+                .is_none_or(|last| position.is_after_position(last))
         {
-            history.last_delivered = Some(number.to_owned());
+            history.last_delivered = Some(position);
         }
     }
 }
@@ -307,47 +337,68 @@ impl Stream {
     }
 
     /// What changed after sequence number `after` of `shard_id`: the rest of the shard and every
-    /// shard that descends from it, each change marked delivered when `filter` delivers it.
+    /// shard that descends from it, each change marked delivered when `filter` delivers it. The
+    /// shards' lineage is read when the read starts, and again when a closed shard shows no child:
+    /// a shard that closed while the redrive ran has children the first reading did not know.
     pub async fn later_changes(
         &self,
         stream_arn: &str,
         shard_id: &str,
         after: &str,
         filter: &Criteria,
-        lineage: &Lineage,
     ) -> Result<LaterChanges, CloudError> {
         let deadline = Instant::now() + self.budget;
+        let mut lineage = self.lineage_or_none(stream_arn).await?;
         let mut changes = LaterChanges::default();
-        let mut shards = vec![(shard_id.to_owned(), Start::After(after.to_owned()))];
-        while let Some((shard, start)) = shards.pop() {
+        let mut shards = vec![(shard_id.to_owned(), Start::After(after.to_owned()), 0)];
+        while let Some((shard, start, generation)) = shards.pop() {
             let read = match self.read(stream_arn, &shard, start, None, deadline).await {
-                Ok(read) => read,
+                Ok(read) => Some(read),
                 Err(ReadProblem::Failed(error)) => return Err(error),
                 Err(ReadProblem::Trimmed(_)) => {
                     changes.incomplete = Some("the stream no longer shows what followed".into());
-                    continue;
+                    None
                 }
                 Err(ReadProblem::Gone(reason) | ReadProblem::NotReadToEnd(reason)) => {
                     changes.incomplete = Some(format!("the stream does not show what followed ({reason})"));
-                    continue;
+                    None
                 }
             };
-            for mut record in read.records {
-                as_lambda_delivers(&mut record, stream_arn);
-                let delivered = filter.delivers(&record);
-                changes.record(&record, delivered);
+            let mut ended = false;
+            if let Some(read) = read {
+                for mut record in read.records {
+                    as_lambda_delivers(&mut record, stream_arn);
+                    let delivered = filter.delivers(&record);
+                    changes.record(&record, delivered, generation);
+                }
+                match read.stopped {
+                    Some(stopped) => {
+                        changes.incomplete.get_or_insert(stopped);
+                    }
+                    None => ended = true,
+                }
             }
-            if let Some(stopped) = read.stopped {
-                changes.incomplete.get_or_insert(stopped);
+            let mut children = lineage.children(&shard);
+            if children.is_empty() && ended {
+                lineage = self.lineage_or_none(stream_arn).await?;
+                children = lineage.children(&shard);
             }
             shards.extend(
-                lineage
-                    .children(&shard)
+                children
                     .into_iter()
-                    .map(|child| (child, Start::TrimHorizon)),
+                    .map(|child| (child, Start::TrimHorizon, generation + 1)),
             );
         }
         Ok(changes)
+    }
+
+    /// The stream's lineage; none when the stream is gone (its reads then say so).
+    async fn lineage_or_none(&self, stream_arn: &str) -> Result<Lineage, CloudError> {
+        match self.lineage(stream_arn).await {
+            Ok(lineage) => Ok(lineage),
+            Err(ReadProblem::Failed(error)) => Err(error),
+            Err(_) => Ok(Lineage::default()),
+        }
     }
 
     /// The records of a shard from `start` through sequence number `through` (`None`: to the end of
@@ -424,7 +475,7 @@ impl Stream {
                     continue;
                 }
                 Err(PageProblem::Expired(message)) => {
-                    return Err(ReadProblem::Gone(format!(
+                    return Err(ReadProblem::NotReadToEnd(format!(
                         "the shard iterator kept expiring before the records were read: {message}"
                     )));
                 }
@@ -630,6 +681,13 @@ mod tests {
         record
     }
 
+    fn at(number: &str) -> Position {
+        Position {
+            generation: 0,
+            number: number.into(),
+        }
+    }
+
     #[test]
     fn later_changes_keep_the_last_delivered_change_and_the_last_state_of_each_item() {
         let key = |pk: &str| item_key(&change(pk, "0", "INSERT", None)).unwrap();
@@ -637,13 +695,15 @@ mod tests {
         changes.record(
             &change("A", "110", "INSERT", Some(json!({"v": {"N": "1"}}))),
             true,
+            0,
         );
         changes.record(
             &change("A", "120", "MODIFY", Some(json!({"v": {"N": "2"}}))),
             false,
+            0,
         );
-        changes.record(&change("B", "115", "REMOVE", None), false);
-        changes.record(&change("C", "130", "MODIFY", None), true);
+        changes.record(&change("B", "115", "REMOVE", None), false, 0);
+        changes.record(&change("C", "130", "MODIFY", None), true, 0);
         assert!(changes.delivered_after(&key("A"), "109"));
         assert!(
             !changes.delivered_after(&key("A"), "110"),
@@ -654,25 +714,67 @@ mod tests {
         assert!(!changes.delivered_after(&key("D"), "1"));
         assert_eq!(
             changes.last_after(&key("A"), "110"),
-            Some(&("120".to_owned(), ItemState::Written(json!({"v": {"N": "2"}}))))
+            Some(&(at("120"), ItemState::Written(json!({"v": {"N": "2"}}))))
         );
         assert_eq!(changes.last_after(&key("A"), "120"), None);
         assert_eq!(
             changes.last_after(&key("B"), "100"),
-            Some(&("115".to_owned(), ItemState::Removed))
+            Some(&(at("115"), ItemState::Removed))
         );
         assert_eq!(
             changes.last_after(&key("C"), "100"),
-            Some(&("130".to_owned(), ItemState::Unknown)),
+            Some(&(at("130"), ItemState::Unknown)),
             "a record without its new image leaves an unknown state"
         );
-        // A change read out of order (a child shard read after its parent) keeps the latest.
+        // A change read out of order keeps the latest.
         changes.record(
             &change("A", "112", "MODIFY", Some(json!({"v": {"N": "9"}}))),
             true,
+            0,
         );
-        assert_eq!(changes.by_key[&key("A")].last.0, "120");
-        assert_eq!(changes.by_key[&key("A")].last_delivered.as_deref(), Some("112"));
+        assert_eq!(changes.by_key[&key("A")].last.0, at("120"));
+        assert_eq!(changes.by_key[&key("A")].last_delivered, Some(at("112")));
+    }
+
+    #[test]
+    fn a_change_in_a_descendant_shard_comes_after_the_range_whatever_its_sequence_number() {
+        let key = |pk: &str| item_key(&change(pk, "0", "INSERT", None)).unwrap();
+        let mut changes = LaterChanges::default();
+        changes.record(
+            &change("A", "500", "MODIFY", Some(json!({"v": {"N": "1"}}))),
+            false,
+            0,
+        );
+        changes.record(
+            &change("A", "7", "MODIFY", Some(json!({"v": {"N": "2"}}))),
+            true,
+            1,
+        );
+        assert!(
+            changes.delivered_after(&key("A"), "900"),
+            "a child's change is later"
+        );
+        assert_eq!(
+            changes.last_after(&key("A"), "900").map(|(_, state)| state),
+            Some(&ItemState::Written(json!({"v": {"N": "2"}}))),
+            "the child's change is the item's last, though its number is lower"
+        );
+        changes.record(
+            &change("A", "600", "MODIFY", Some(json!({"v": {"N": "3"}}))),
+            false,
+            0,
+        );
+        assert_eq!(
+            changes.by_key[&key("A")].last.0.generation,
+            1,
+            "a parent's change comes before"
+        );
+        changes.record(&change("A", "3", "REMOVE", None), false, 2);
+        assert_eq!(
+            changes.by_key[&key("A")].last.1,
+            ItemState::Removed,
+            "a grandchild's after a child's"
+        );
     }
 
     #[test]

@@ -109,6 +109,13 @@ fn details(text: &mut String, number: usize, range: &RangeReport) {
                 "{number}: NOT READ TO ITS END: {reason}; nothing was replayed, the failure is kept"
             );
         }
+        Outcome::Mismatch(reason) => {
+            let _ = writeln!(
+                text,
+                "{number}: DOES NOT ADD UP: {reason}; nothing was replayed, the failure is kept (--to-dir writes \
+                 every record of the range, for a person to choose)"
+            );
+        }
         Outcome::FailedAgain {
             checkpoint,
             not_replayed,
@@ -283,6 +290,7 @@ fn outcome_word(outcome: &Outcome) -> &'static str {
         Outcome::Written => "written",
         Outcome::Lost(_) => "LOST",
         Outcome::NotReadToEnd(_) => "NOT READ TO ITS END",
+        Outcome::Mismatch(_) => "DOES NOT ADD UP",
         Outcome::FailedAgain { .. } => "FAILED AGAIN",
         Outcome::CannotTell { .. } => "CANNOT TELL",
         Outcome::HeldBack => "held back",
@@ -417,11 +425,14 @@ mod tests {
             range(Outcome::NotReadToEnd("the stream gave nothing".into())),
             range(Outcome::NotDone),
             range(Outcome::HoldLost("ReceiptHandleIsInvalid".into())),
+            range(Outcome::Mismatch(
+                "the range holds 1 records, the failed batch had 2".into(),
+            )),
             range(Outcome::Recovered),
         ]);
         assert!(!report.complete());
         let text = text(&report);
-        assert!(text.contains(", 6 ranges failed again or held back"), "{text}");
+        assert!(text.contains(", 7 ranges failed again or held back"), "{text}");
         for line in [
             "1: failed again at sequence number 102: 3 records from it on were not replayed",
             "2: held back: an earlier range of shardId-1",
@@ -430,6 +441,7 @@ mod tests {
             "4: NOT READ TO ITS END: the stream gave nothing; nothing was replayed, the failure is kept",
             "5: not done: the run stopped before this failure was settled",
             "6: left alone: the message's hold was lost",
+            "7: DOES NOT ADD UP: the range holds 1 records, the failed batch had 2; nothing was replayed",
         ] {
             assert!(text.contains(line), "{line}: {text}");
         }

@@ -129,6 +129,9 @@ pub struct World {
     pub lambda_endpoint: String,
     /// What the router answers for `GetEventSourceMapping`.
     pub mapping: Arc<Mutex<Value>>,
+    /// Invocations so far through the router, and from which one on it answers
+    /// `TooManyRequestsException` instead of invoking.
+    invocations: Arc<Mutex<(usize, Option<usize>)>>,
     faults: Arc<Mutex<StreamFaults>>,
     log_level: String,
     pub sdk: aws_config::SdkConfig,
@@ -176,9 +179,14 @@ impl World {
             "BisectBatchOnFunctionError": true,
             "FunctionResponseTypes": ["ReportBatchItemFailures"]
         })));
+        let invocations = Arc::new(Mutex::new((0, None)));
         let lambda_endpoint = format!(
             "http://{}",
-            lambda_router(format!("127.0.0.1:{}", watch.port()), Arc::clone(&mapping))
+            lambda_router(
+                format!("127.0.0.1:{}", watch.port()),
+                Arc::clone(&mapping),
+                Arc::clone(&invocations)
+            )
         );
         Self {
             dynamodb,
@@ -190,6 +198,7 @@ impl World {
             streams_endpoint,
             lambda_endpoint,
             mapping,
+            invocations,
             faults,
             log_level: level.to_owned(),
             sdk,
@@ -234,6 +243,12 @@ impl World {
     /// The mapping's `ParallelizationFactor`.
     pub fn parallelization_factor(&self, factor: u32) {
         self.mapping.lock().unwrap()["ParallelizationFactor"] = json!(factor);
+    }
+
+    /// From the `first`-th invocation on (counting from 1, from the world's start), the Lambda API
+    /// answers `TooManyRequestsException` (the SDK's retries included); `None` lets them through again.
+    pub fn throttle_invocations_from(&self, first: Option<usize>) {
+        self.invocations.lock().unwrap().1 = first;
     }
 
     /// From now on, the stream answers `TrimmedDataAccessException` for every position up to
@@ -544,31 +559,53 @@ pub fn item(pk: &str, version: u64) -> Value {
     json!({"pk": {"S": pk}, "sk": {"S": "ITEM"}, "version": {"N": version.to_string()}})
 }
 
+/// A Lambda REST error: its type in a header, as Lambda answers.
+fn lambda_error(status: &str, kind: &str, message: &str) -> Reply {
+    let body = json!({"Type": "User", "Message": message}).to_string();
+    let mut answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nx-amzn-errortype: {kind}\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body.as_bytes());
+    Reply::Send(answer)
+}
+
 /// The Lambda API: `GetEventSourceMapping` answered from `mapping`, everything else forwarded to
-/// cargo-lambda's emulator at `watch`.
-fn lambda_router(watch: String, mapping: Arc<Mutex<Value>>) -> String {
+/// cargo-lambda's emulator at `watch` (unless `invocations` says to throttle).
+fn lambda_router(
+    watch: String,
+    mapping: Arc<Mutex<Value>>,
+    invocations: Arc<Mutex<(usize, Option<usize>)>>,
+) -> String {
     serve(move |request| {
         if request.method == "GET" && request.path.starts_with("/2015-03-31/event-source-mappings/") {
             let mapping = mapping.lock().unwrap().clone();
             let asked = request.path.rsplit('/').next().unwrap_or_default();
             if mapping["UUID"] != asked {
-                // Lambda's REST errors name their type in a header.
-                let body = json!({"Type": "User", "Message": "The resource you requested does not exist."})
-                    .to_string();
-                let mut answer = format!(
-                    "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n\
-                     x-amzn-errortype: ResourceNotFoundException\r\ncontent-length: {}\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                answer.extend_from_slice(body.as_bytes());
-                return Reply::Send(answer);
+                return lambda_error(
+                    "404 Not Found",
+                    "ResourceNotFoundException",
+                    "The resource you requested does not exist.",
+                );
             }
             return Reply::Send(response(
                 "200 OK",
                 "application/json",
                 mapping.to_string().as_bytes(),
             ));
+        }
+        if request.path.ends_with("/invocations") {
+            let mut invocations = invocations.lock().unwrap();
+            invocations.0 += 1;
+            if invocations.1.is_some_and(|first| invocations.0 >= first) {
+                return lambda_error(
+                    "429 Too Many Requests",
+                    "TooManyRequestsException",
+                    "Rate exceeded",
+                );
+            }
         }
         forward(&watch, &request)
     })
