@@ -463,7 +463,7 @@ mod tests {
         overlapping.settle_error = Some("sqs:DeleteMessage failed".into());
         let mut report = report(vec![resumed, overlapping]);
         report.other_mappings = 2;
-        report.notifications = Some(super::super::Notifications {
+        report.notifications = Some(super::super::destination::Notifications {
             removed: 1,
             waiting: 4,
         });
