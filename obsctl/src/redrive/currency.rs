@@ -57,6 +57,7 @@ pub async fn decide(
     range_end: &str,
 ) -> Result<Vec<Currency>, CloudError> {
     let mut decisions: Vec<Option<Currency>> = vec![None; records.len()];
+    let last_in_range = last_changes(range);
     // The state each undecided record's item should be in now, by record.
     let mut expected: Vec<(usize, String, ItemState)> = Vec::new();
     for (index, record) in records.iter().enumerate() {
@@ -76,7 +77,7 @@ pub async fn decide(
             decisions[index] = Some(Currency::Current);
             continue;
         };
-        let state = last_known_state(record, range, &key, later, range_end);
+        let state = last_known_state(record, &last_in_range, &key, later, range_end);
         if state == ItemState::Unknown {
             decisions[index] = Some(Currency::CannotTell(format!(
                 "the record has no new image to compare with the table's item (the stream's view is {}), and {incomplete}",
@@ -144,28 +145,39 @@ fn finish(decisions: Vec<Option<Currency>>) -> Vec<Currency> {
         .collect()
 }
 
+/// The last record of each item in `range` (delivered or not), by item key, read once per range.
+fn last_changes(range: &[Value]) -> BTreeMap<String, (&str, &Value)> {
+    let mut last: BTreeMap<String, (&str, &Value)> = BTreeMap::new();
+    for record in range {
+        if let (Some(key), Some(number)) = (item_key(record), sequence_number(record)) {
+            let entry = last.entry(key).or_insert((number, record));
+            if compare(number, entry.0).is_gt() {
+                *entry = (number, record);
+            }
+        }
+    }
+    last
+}
+
 /// The state the last change of the item `key` the stream showed left it in: the latest of
-/// `record` itself, the range's later records of the item (delivered or not), and the changes read
-/// after the range.
+/// `record` itself, the range's last record of the item (`last_in_range`, delivered or not), and
+/// the changes read after the range.
 fn last_known_state(
     record: &Value,
-    range: &[Value],
+    last_in_range: &BTreeMap<String, (&str, &Value)>,
     key: &str,
     later: &LaterChanges,
     range_end: &str,
 ) -> ItemState {
-    let mut last: (&str, ItemState) = (sequence_number(record).unwrap_or_default(), ItemState::of(record));
-    for other in range {
-        if item_key(other).as_deref() == Some(key)
-            && let Some(number) = sequence_number(other)
-            && compare(number, last.0).is_gt()
-        {
-            last = (number, ItemState::of(other));
-        }
+    let mut last: (&str, &Value) = (sequence_number(record).unwrap_or_default(), record);
+    if let Some((number, other)) = last_in_range.get(key)
+        && compare(number, last.0).is_gt()
+    {
+        last = (number, other);
     }
     match later.last_after(key, range_end) {
         Some((position, state)) if position.is_after(last.0) => state.clone(),
-        _ => last.1,
+        _ => ItemState::of(last.1),
     }
 }
 
@@ -197,17 +209,17 @@ mod tests {
         let key = item_key(&range[0]).unwrap();
         let none = LaterChanges::default();
         assert_eq!(
-            last_known_state(&range[0], &range, &key, &none, "12"),
+            last_known_state(&range[0], &last_changes(&range), &key, &none, "12"),
             ItemState::Written(json!({"pk": {"S": "A"}, "v": {"N": "2"}})),
             "a later record of the range"
         );
         assert_eq!(
-            last_known_state(&range[2], &range, &key, &none, "12"),
+            last_known_state(&range[2], &last_changes(&range), &key, &none, "12"),
             ItemState::Written(json!({"pk": {"S": "A"}, "v": {"N": "2"}})),
             "the record itself"
         );
         assert_eq!(
-            last_known_state(&range[0], &range[..2], &key, &none, "12"),
+            last_known_state(&range[0], &last_changes(&range[..2]), &key, &none, "12"),
             ItemState::Written(json!({"pk": {"S": "A"}, "v": {"N": "1"}})),
             "no later change known"
         );
@@ -226,7 +238,7 @@ mod tests {
             },
         );
         assert_eq!(
-            last_known_state(&range[0], &range, &key, &later, "12"),
+            last_known_state(&range[0], &last_changes(&range), &key, &later, "12"),
             ItemState::Removed
         );
     }

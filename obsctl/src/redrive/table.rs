@@ -20,6 +20,8 @@ use crate::cloud::{CloudError, explain};
 
 /// The most keys one `BatchGetItem` call takes.
 const BATCH_LIMIT: usize = 100;
+/// How many `BatchGetItem` calls run at once.
+const CONCURRENT_BATCHES: usize = 4;
 /// How many times unprocessed keys are asked for again (with a growing pause) before giving up.
 const MAX_UNPROCESSED_ROUNDS: u32 = 8;
 
@@ -141,59 +143,85 @@ impl Table {
             .first()
             .map(|(_, attributes)| attributes.keys().cloned().collect())
             .unwrap_or_default();
-        for chunk in requested.chunks(BATCH_LIMIT) {
-            let mut pending: Vec<_> = chunk
-                .iter()
-                .map(|(_, attributes)| attributes.clone().into_iter().collect())
-                .collect();
-            let mut round = 0;
-            while !pending.is_empty() {
-                let raw = RawBody::default();
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .consistent_read(true)
-                    .build()
-                    .expect("the keys are set");
-                self.client
-                    .batch_get_item()
-                    .request_items(table, request)
-                    .customize()
-                    .interceptor(raw.clone())
-                    .send()
-                    .await
-                    .map_err(|error| explain(error, &format!("dynamodb:BatchGetItem ({table})")))?;
-                let body = raw.json();
-                for item in body
-                    .get("Responses")
-                    .and_then(|responses| responses.get(table))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let keys: BTreeMap<&String, &Value> = key_names
-                        .iter()
-                        .filter_map(|name| item.get(name).map(|value| (name, value)))
-                        .collect();
-                    if let Ok(canonical) = serde_json::to_string(&keys) {
-                        found.insert(canonical, item.clone());
-                    }
-                }
-                pending = unprocessed(&body, table, &key_names);
-                if pending.is_empty() {
-                    break;
-                }
-                round += 1;
-                if round > MAX_UNPROCESSED_ROUNDS {
-                    return Err(TableProblem::Failed(CloudError::Throttled {
-                        action: format!("dynamodb:BatchGetItem ({table})"),
-                        message: format!("{} keys stayed unprocessed", pending.len()),
-                    }));
-                }
-                tokio::time::sleep(Duration::from_millis(50 << round)).await;
+        // A few batches at once: one range can ask for thousands of items.
+        let mut batches = tokio::task::JoinSet::new();
+        let mut chunks = requested.chunks(BATCH_LIMIT);
+        loop {
+            while batches.len() < CONCURRENT_BATCHES
+                && let Some(chunk) = chunks.next()
+            {
+                let keys: Vec<_> = chunk
+                    .iter()
+                    .map(|(_, attributes)| attributes.clone().into_iter().collect())
+                    .collect();
+                batches.spawn(batch_get(self.client.clone(), table.to_owned(), keys, key_names.clone()));
+            }
+            match batches.join_next().await {
+                None => break,
+                Some(Ok(items)) => found.extend(items?),
+                Some(Err(panicked)) => std::panic::resume_unwind(panicked.into_panic()),
             }
         }
         Ok(found)
     }
+}
+
+/// The items of `table` with `keys` (at most [`BATCH_LIMIT`]), by canonical key text; unprocessed
+/// keys asked for again with a growing pause.
+async fn batch_get(
+    client: Client,
+    table: String,
+    keys: Vec<std::collections::HashMap<String, AttributeValue>>,
+    key_names: Vec<String>,
+) -> Result<BTreeMap<String, Value>, TableProblem> {
+    let mut found = BTreeMap::new();
+    let mut pending = keys;
+    let mut round = 0;
+    while !pending.is_empty() {
+        let raw = RawBody::default();
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(pending))
+            .consistent_read(true)
+            .build()
+            .expect("the keys are set");
+        client
+            .batch_get_item()
+            .request_items(&table, request)
+            .customize()
+            .interceptor(raw.clone())
+            .send()
+            .await
+            .map_err(|error| explain(error, &format!("dynamodb:BatchGetItem ({table})")))?;
+        let body = raw.json();
+        for item in body
+            .get("Responses")
+            .and_then(|responses| responses.get(&table))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let keys: BTreeMap<&String, &Value> = key_names
+                .iter()
+                .filter_map(|name| item.get(name).map(|value| (name, value)))
+                .collect();
+            if let Ok(canonical) = serde_json::to_string(&keys) {
+                found.insert(canonical, item.clone());
+            }
+        }
+        pending = unprocessed(&body, &table, &key_names);
+        if pending.is_empty() {
+            break;
+        }
+        round += 1;
+        if round > MAX_UNPROCESSED_ROUNDS {
+            return Err(TableProblem::Failed(CloudError::Throttled {
+                action: format!("dynamodb:BatchGetItem ({table})"),
+                message: format!("{} keys stayed unprocessed", pending.len()),
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50 << round)).await;
+    }
+    Ok(found)
 }
 
 /// The keys a `BatchGetItem` answer left unprocessed, to ask again.
