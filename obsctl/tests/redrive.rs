@@ -358,15 +358,7 @@ async fn an_s3_object_is_replayed_from_its_own_records_after_the_stream_has_trim
         .send()
         .await
         .unwrap();
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
     let replayed = world.redrive(&["--stack-name", "items", "--invoke"]);
     let summary = text(&replayed);
     assert_eq!(replayed.status.code(), Some(0), "{summary}");
@@ -465,15 +457,7 @@ async fn a_change_on_a_keys_only_stream_is_replayed_for_the_processor_to_read_th
     let key = world
         .failure_object("items-failures", &shard, &records, "keys-only")
         .await;
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
 
     let replayed = world.redrive(&["--stack-name", "items", "--invoke"]);
     let summary = text(&replayed);
@@ -515,15 +499,7 @@ async fn a_change_whose_currency_cannot_be_told_keeps_the_failure_and_says_why()
     let key = world
         .failure_object("items-failures", &shard, &records, "old-image")
         .await;
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
 
     let kept = world.redrive(&["--stack-name", "items", "--invoke"]);
     let summary = text(&kept);
@@ -980,15 +956,7 @@ async fn a_failure_that_cannot_be_read_holds_back_the_later_ranges_of_its_shard(
     world
         .failure_object("items-failures", &shard, &records[1..], "later")
         .await;
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
 
     let held = world.redrive(&["--stack-name", "items", "--invoke"]);
     let summary = text(&held);
@@ -1028,15 +996,7 @@ async fn attributes_named_like_set_types_are_compared_as_the_values_they_hold() 
     world
         .failure_object("items-failures", &shard, &records[..1], "set-names")
         .await;
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
 
     let replayed = world.redrive(&["--stack-name", "items", "--invoke"]);
     let summary = text(&replayed);
@@ -1150,15 +1110,7 @@ async fn a_kept_s3_failure_resumes_after_what_an_earlier_run_replayed() {
     let key = world
         .failure_object("items-failures", &shard, &records, "resumed")
         .await;
-    world
-        .stack(
-            "items",
-            &[
-                ("FailureBucketName", "items-failures"),
-                ("FunctionName", cargo_lambda::FUNCTION_NAME),
-            ],
-        )
-        .await;
+    world.stack_with_bucket("items-failures").await;
 
     let failed = world.redrive(&["--stack-name", "items", "--invoke", "--max-retries", "0"]);
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));

@@ -253,28 +253,16 @@ async fn reconcile(
     let mut waiting: Vec<String> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(holds.seconds())
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .map_err(|error| explain(error, &format!("sqs:ReceiveMessage ({url})")))?;
-        let messages = received.messages();
+        let messages = receive_held(sqs, url, holds).await?;
         if messages.is_empty() {
             break;
         }
-        for message in messages {
-            let (Some(id), Some(receipt_handle)) = (message.message_id(), message.receipt_handle()) else {
-                continue;
-            };
-            holds.hold(id, receipt_handle);
+        for (id, body) in messages {
+            let id = id.as_str();
             if !seen.insert(id.to_owned()) {
                 continue;
             }
-            let waits = match notified_key(message.body().unwrap_or_default()) {
+            let waits = match notified_key(&body) {
                 Some(key) if key.starts_with(LAMBDA_PREFIX) => object_waits(s3, bucket, &key).await?,
                 // Not a notification of a failure object: not this reconciliation's to remove.
                 _ => true,
@@ -443,32 +431,46 @@ async fn queue_failures(client: &aws_sdk_sqs::Client, url: &str, holds: &Holds) 
     holds.start(client, url);
     let mut found = Found::default();
     loop {
-        let received = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(holds.seconds())
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .map_err(|error| explain(error, &format!("sqs:ReceiveMessage ({url})")))?;
-        let messages = received.messages();
+        let messages = receive_held(client, url, holds).await?;
         if messages.is_empty() {
             return Ok(found);
         }
-        for message in messages {
-            let (Some(id), Some(receipt_handle)) = (message.message_id(), message.receipt_handle()) else {
-                continue;
-            };
-            holds.hold(id, receipt_handle);
-            let body = message.body().unwrap_or_default().as_bytes().to_vec();
+        for (id, body) in messages {
+            let body = body.into_bytes();
             found.failures.push(Failure {
-                origin: Origin::Message { id: id.to_owned() },
+                origin: Origin::Message { id },
                 record: failure::parse(&body),
                 body,
             });
         }
     }
+}
+
+/// One `ReceiveMessage` of up to ten messages, each held from now on: their ids and bodies (none
+/// when the queue shows no more).
+async fn receive_held(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    holds: &Holds,
+) -> Result<Vec<(String, String)>, CloudError> {
+    let received = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(holds.seconds())
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .map_err(|error| explain(error, &format!("sqs:ReceiveMessage ({url})")))?;
+    Ok(received
+        .messages()
+        .iter()
+        .filter_map(|message| {
+            let (id, receipt_handle) = (message.message_id()?, message.receipt_handle()?);
+            holds.hold(id, receipt_handle);
+            Some((id.to_owned(), message.body().unwrap_or_default().to_owned()))
+        })
+        .collect())
 }
 
 async fn bucket_failures(

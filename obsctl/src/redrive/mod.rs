@@ -148,18 +148,8 @@ async fn run_held(
         } = match done {
             Ok(done) => done,
             Err(error) => {
-                // Leave nothing hidden: what was not done is visible again for the next run.
-                for (_, unsettled) in std::iter::once((index, failure)).chain(remaining) {
-                    services.destination.release(unsettled).await;
-                    let info = unsettled.record.as_ref().ok().map(|record| &record.info);
-                    report
-                        .ranges
-                        .push(RangeReport::new(unsettled, info, Outcome::NotDone));
-                }
-                return Err(Stopped {
-                    report: Some(report),
-                    error,
-                });
+                let not_done = std::iter::once(failure).chain(remaining.map(|(_, failure)| failure));
+                return Err(stop(services, report, not_done, error).await);
             }
         };
         match settlement {
@@ -181,17 +171,7 @@ async fn run_held(
         report.ranges.push(range);
         progress.advance(&failure.origin.to_string());
         if let Some(error) = stopped_by {
-            for (_, unsettled) in remaining {
-                services.destination.release(unsettled).await;
-                let info = unsettled.record.as_ref().ok().map(|record| &record.info);
-                report
-                    .ranges
-                    .push(RangeReport::new(unsettled, info, Outcome::NotDone));
-            }
-            return Err(Stopped {
-                report: Some(report),
-                error,
-            });
+            return Err(stop(services, report, remaining.map(|(_, failure)| failure), error).await);
         }
     }
     if matches!(action, Action::Invoke(_)) {
@@ -205,6 +185,27 @@ async fn run_held(
             })?;
     }
     Ok(report)
+}
+
+/// Stops the run at `error`: the failures `not_done` are visible again for the next run and reported
+/// not done, after what was.
+async fn stop<'a>(
+    services: &Services,
+    mut report: Report,
+    not_done: impl Iterator<Item = &'a Failure>,
+    error: CloudError,
+) -> Stopped {
+    for failure in not_done {
+        services.destination.release(failure).await;
+        let info = failure.record.as_ref().ok().map(|record| &record.info);
+        report
+            .ranges
+            .push(RangeReport::new(failure, info, Outcome::NotDone));
+    }
+    Stopped {
+        report: Some(report),
+        error,
+    }
 }
 
 /// Unreadable failures first (they need a person); then shard by shard, the shards in the order

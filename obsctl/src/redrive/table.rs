@@ -154,7 +154,12 @@ impl Table {
                     .iter()
                     .map(|(_, attributes)| attributes.clone().into_iter().collect())
                     .collect();
-                batches.spawn(batch_get(self.client.clone(), table.to_owned(), keys, key_names.clone()));
+                batches.spawn(batch_get(
+                    self.client.clone(),
+                    table.to_owned(),
+                    keys,
+                    key_names.clone(),
+                ));
             }
             match batches.join_next().await {
                 None => break,

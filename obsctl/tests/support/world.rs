@@ -413,6 +413,18 @@ impl World {
         .await;
     }
 
+    /// A stack `items` whose outputs name the bucket and the function.
+    pub async fn stack_with_bucket(&self, bucket: &str) {
+        self.stack(
+            "items",
+            &[
+                ("FailureBucketName", bucket),
+                ("FunctionName", cargo_lambda::FUNCTION_NAME),
+            ],
+        )
+        .await;
+    }
+
     /// Writes items `pks` (version 1, with their scripts), and sends the queue a pointer to all their
     /// records, as Lambda does when such a batch gives up; the shard, the records and the queue's URL.
     pub async fn failed_batch_in_the_queue(

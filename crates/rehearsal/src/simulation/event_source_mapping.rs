@@ -14,7 +14,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ddb_stream_processor::lambda::event_source_mapping::{RetrySettings, ShardCursor, read_response};
+use ddb_stream_processor::lambda::event_source_mapping::{
+    Response, RetrySettings, ShardCursor, read_response,
+};
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
 use ddb_stream_processor::{EngineConfig, Invocation, StreamHandler};
 use serde_json::{Value, json};
@@ -162,6 +164,13 @@ impl Service {
         }
     }
 
+    /// Invokes the function with `batch` and reads its response as the event source mapping does.
+    async fn invoke_reading(&self, batch: &[StreamRecord]) -> Response {
+        let sequence_numbers: Vec<String> = batch.iter().map(StreamRecord::sequence_number_text).collect();
+        let response = self.invoke(batch, &sequence_numbers).await;
+        read_response(response.as_ref(), &sequence_numbers)
+    }
+
     /// Gives up on `records`: the on-failure destination gets their range (or the delivery fails).
     fn give_up(&self, shard: usize, records: &[StreamRecord], reason: &'static str) {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
@@ -187,8 +196,8 @@ impl Service {
             .push(DeadLetter {
                 at_ms: self.clock.now_ms(),
                 shard,
-                first_sequence_number: format!("{:021}", first.sequence_number),
-                last_sequence_number: format!("{:021}", last.sequence_number),
+                first_sequence_number: first.sequence_number_text(),
+                last_sequence_number: last.sequence_number_text(),
                 records: records.len(),
                 reason,
                 replayed_ms: None,
@@ -215,7 +224,7 @@ impl Service {
                 continue;
             }
             let in_range = |record: &&StreamRecord| {
-                let number = format!("{:021}", record.sequence_number);
+                let number = record.sequence_number_text();
                 number >= letter.first_sequence_number && number <= letter.last_sequence_number
             };
             let records: Vec<StreamRecord> = parts
@@ -252,13 +261,7 @@ impl Service {
             let Some(batch) = cursor.next_batch(&settings, available) else {
                 return true;
             };
-            let batch_records = &records[batch.start..batch.end];
-            let sequence_numbers: Vec<String> = batch_records
-                .iter()
-                .map(|record| format!("{:021}", record.sequence_number))
-                .collect();
-            let response = self.invoke(batch_records, &sequence_numbers).await;
-            let read = read_response(response.as_ref(), &sequence_numbers);
+            let read = self.invoke_reading(&records[batch.start..batch.end]).await;
             if cursor.apply(batch, read, &settings).is_some() {
                 return false;
             }
@@ -330,12 +333,7 @@ impl Service {
                 cursor.expire(batch);
                 continue;
             }
-            let sequence_numbers: Vec<String> = batch_records
-                .iter()
-                .map(|record| format!("{:021}", record.sequence_number))
-                .collect();
-            let response = self.invoke(batch_records, &sequence_numbers).await;
-            let read = read_response(response.as_ref(), &sequence_numbers);
+            let read = self.invoke_reading(batch_records).await;
             if let Some((first, end)) = cursor.apply(batch, read, &settings) {
                 self.give_up(shard, &records[first..end], "MaximumRetryAttempts");
             }

@@ -18,6 +18,13 @@ pub(crate) struct StreamRecord {
     pub(crate) panics: bool,
 }
 
+impl StreamRecord {
+    /// The sequence number as the stream writes it: 21 digits.
+    pub(crate) fn sequence_number_text(&self) -> String {
+        format!("{:021}", self.sequence_number)
+    }
+}
+
 /// The first sequence number of every shard: 21 digits, like DynamoDB's.
 const FIRST_SEQUENCE_NUMBER: u128 = 100_000_000_000_000_000_000;
 
