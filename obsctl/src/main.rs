@@ -111,8 +111,8 @@ struct RedriveArgs {
     prefix: Option<String>,
     /// The queue the failure bucket notifies of each object (instead of the stack's
     /// FailureNotificationsQueueUrl): after a replay, the notifications of replayed objects are
-    /// removed, so the failures-waiting alarms see what still waits.
-    #[arg(long, requires = "bucket")]
+    /// removed, so the failures-waiting alarms see what still waits (S3 destinations only).
+    #[arg(long)]
     notifications_queue_url: Option<String>,
     /// Replay by invoking the function (a name or ARN; without a value, the stack's FunctionName,
     /// else the mapping's function), and settle each failure whose whole range succeeded.

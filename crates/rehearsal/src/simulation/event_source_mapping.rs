@@ -46,6 +46,15 @@ pub(crate) struct Service {
     pub(crate) end_ms: i64,
 }
 
+/// Who invokes the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Invoker {
+    /// The event source mapping, polling the stream.
+    Mapping,
+    /// `obsctl redrive`, through the Invoke API.
+    Redrive,
+}
+
 /// Lambda polls each shard of a DynamoDB stream four times a second (the Lambda developer guide,
 /// "How Lambda processes records from DynamoDB Streams").
 const POLL_INTERVAL_MS: i64 = 250;
@@ -117,8 +126,10 @@ impl Service {
     }
 
     /// Invokes the function with `batch` once an environment is free: its response, or `None` when
-    /// the invocation failed (an error, or the timeout).
-    async fn invoke(&self, batch: &[StreamRecord], sequence_numbers: &[String]) -> Option<Value> {
+    /// the invocation failed (an error, or the timeout). An invocation by the event source mapping
+    /// (`by`) also counts in the mapping's metrics and AWS/Lambda's IteratorAge; one by
+    /// `obsctl redrive` (a request-response invocation of the Invoke API) does not.
+    async fn invoke(&self, batch: &[StreamRecord], sequence_numbers: &[String], by: Invoker) -> Option<Value> {
         let environment = loop {
             if let Some(environment) = self.acquire() {
                 break environment;
@@ -136,9 +147,11 @@ impl Service {
         };
         let started_ms = self.clock.now_ms();
         self.lambda_metric("Invocations", 1.0);
-        self.mapping_metric("InvokedEventCount", batch.len() as f64);
-        if let Some(last) = batch.last() {
-            self.lambda_metric("IteratorAge", (started_ms - last.arrived_ms).max(0) as f64);
+        if by == Invoker::Mapping {
+            self.mapping_metric("InvokedEventCount", batch.len() as f64);
+            if let Some(last) = batch.last() {
+                self.lambda_metric("IteratorAge", (started_ms - last.arrived_ms).max(0) as f64);
+            }
         }
         let payload = payload(batch, sequence_numbers, &self.names);
         let timeout = self.deployment.function_timeout;
@@ -158,16 +171,18 @@ impl Service {
             Ok(Ok(response)) => Some(serde_json::to_value(response).unwrap_or(Value::Null)),
             Ok(Err(_)) | Err(_) => {
                 self.lambda_metric("Errors", 1.0);
-                self.mapping_metric("FailedInvokeEventCount", batch.len() as f64);
+                if by == Invoker::Mapping {
+                    self.mapping_metric("FailedInvokeEventCount", batch.len() as f64);
+                }
                 None
             }
         }
     }
 
     /// Invokes the function with `batch` and reads its response as the event source mapping does.
-    async fn invoke_reading(&self, batch: &[StreamRecord]) -> Response {
+    async fn invoke_reading(&self, batch: &[StreamRecord], by: Invoker) -> Response {
         let sequence_numbers: Vec<String> = batch.iter().map(StreamRecord::sequence_number_text).collect();
-        let response = self.invoke(batch, &sequence_numbers).await;
+        let response = self.invoke(batch, &sequence_numbers, by).await;
         read_response(response.as_ref(), &sequence_numbers)
     }
 
@@ -261,7 +276,9 @@ impl Service {
             let Some(batch) = cursor.next_batch(&settings, available) else {
                 return true;
             };
-            let read = self.invoke_reading(&records[batch.start..batch.end]).await;
+            let read = self
+                .invoke_reading(&records[batch.start..batch.end], Invoker::Redrive)
+                .await;
             if cursor.apply(batch, read, &settings).is_some() {
                 return false;
             }
@@ -333,7 +350,7 @@ impl Service {
                 cursor.expire(batch);
                 continue;
             }
-            let read = self.invoke_reading(batch_records).await;
+            let read = self.invoke_reading(batch_records, Invoker::Mapping).await;
             if let Some((first, end)) = cursor.apply(batch, read, &settings) {
                 self.give_up(shard, &records[first..end], "MaximumRetryAttempts");
             }
