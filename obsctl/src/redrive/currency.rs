@@ -242,4 +242,89 @@ mod tests {
             ItemState::Removed
         );
     }
+
+    /// A table client that is never called (no endpoint answers it): the cases below decide without
+    /// the table.
+    fn no_table() -> Table {
+        Table::new(
+            &aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_stream_alone_decides_when_it_shows_a_delivered_later_change_or_everything() {
+        let range = [record("A", "10", Some(1)), record("B", "11", Some(1))];
+        let mut later = LaterChanges::default();
+        later.by_key.insert(
+            item_key(&range[0]).unwrap(),
+            History {
+                last_delivered: Some(Position {
+                    generation: 0,
+                    number: "20".into(),
+                }),
+                last: (
+                    Position {
+                        generation: 0,
+                        number: "20".into(),
+                    },
+                    ItemState::Removed,
+                ),
+            },
+        );
+        let arn = "arn:aws:dynamodb:eu-west-1:1:table/t/stream/s";
+        let decided = decide(&no_table(), arn, false, &range, &range, &later, "11")
+            .await
+            .unwrap();
+        assert_eq!(
+            decided,
+            [
+                Currency::Superseded("a later change of the item is in the stream".into()),
+                Currency::Current
+            ],
+            "a whole read: what has no delivered later change is current"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_without_its_new_image_cannot_be_told_when_the_stream_is_not_whole() {
+        let mut keys_only = record("A", "10", Some(1));
+        keys_only["dynamodb"].as_object_mut().unwrap().remove("NewImage");
+        keys_only["dynamodb"]["StreamViewType"] = json!("KEYS_ONLY");
+        let later = LaterChanges {
+            incomplete: Some("the stream no longer shows what followed".into()),
+            ..LaterChanges::default()
+        };
+        let arn = "arn:aws:dynamodb:eu-west-1:1:table/t/stream/s";
+        let range = [keys_only];
+        let decided = decide(&no_table(), arn, false, &range, &range, &later, "10")
+            .await
+            .unwrap();
+        assert_eq!(
+            decided,
+            [Currency::CannotTell(
+                "the record has no new image to compare with the table's item (the stream's view is KEYS_ONLY), \
+                 and the stream no longer shows what followed"
+                    .into()
+            )]
+        );
+        assert_eq!(view_type(&range[0]), "KEYS_ONLY");
+        assert_eq!(view_type(&json!({})), "unknown");
+        let no_table_arn = decide(
+            &no_table(),
+            "arn:aws:dynamodb:eu-west-1:1:stream/s",
+            false,
+            &[record("B", "10", Some(1))],
+            &[record("B", "10", Some(1))],
+            &later,
+            "10",
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&no_table_arn[..], [Currency::CannotTell(reason)] if reason.contains("names no table")),
+            "{no_table_arn:?}"
+        );
+    }
 }

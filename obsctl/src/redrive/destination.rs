@@ -548,6 +548,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failure_is_named_by_its_message_or_its_object() {
+        assert_eq!(Origin::Message { id: "m-1".into() }.to_string(), "message m-1");
+        assert_eq!(
+            Origin::Object {
+                key: "aws/lambda/u/x".into()
+            }
+            .to_string(),
+            "object aws/lambda/u/x"
+        );
+    }
+
+    #[test]
     fn a_notification_names_its_object_in_either_form() {
         let eventbridge = r#"{"detail-type": "Object Created", "source": "aws.s3",
             "detail": {"bucket": {"name": "b"}, "object": {"key": "aws/lambda/u/shard/2026/12/02/x y", "size": 10}}}"#;

@@ -798,6 +798,7 @@ mod tests {
         assert!(criteria.delivers(&json!({"eventName": "INSERT"})));
         assert!(criteria.delivers(&json!({"eventName": "REMOVE"})));
         assert!(!criteria.delivers(&json!({"eventName": "MODIFY"})));
+        assert!(!criteria.is_empty());
         let none = Criteria::parse::<String>(&[]).unwrap();
         assert!(none.is_empty() && none.delivers(&json!({"eventName": "MODIFY"})));
     }

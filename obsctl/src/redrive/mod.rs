@@ -682,4 +682,69 @@ mod tests {
                 .contains("the failed batch had 2")
         );
     }
+
+    /// A failure read from `body`, from the message `id`.
+    fn failure(id: &str, body: Value) -> Failure {
+        let body = body.to_string().into_bytes();
+        Failure {
+            origin: destination::Origin::Message { id: id.into() },
+            record: failure::parse(&body),
+            body,
+        }
+    }
+
+    fn pointer(shard: &str, first: &str, last: &str, arrival: &str) -> Value {
+        json!({"DDBStreamBatchInfo": {
+            "shardId": shard, "startSequenceNumber": first, "endSequenceNumber": last,
+            "approximateArrivalOfFirstRecord": arrival, "batchSize": 1,
+            "streamArn": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/s"
+        }})
+    }
+
+    #[test]
+    fn failures_go_unreadable_first_then_shard_by_shard_by_arrival_then_by_sequence_number() {
+        let mut failures = vec![
+            failure("b-late", pointer("b", "900", "905", "2026-12-02T00:00:05Z")),
+            failure("a-late", pointer("a", "2000", "2001", "2026-12-02T00:00:00.500Z")),
+            failure("unreadable", json!({"no": "pointer"})),
+            failure("a-early", pointer("a", "999", "1000", "2026-12-02T00:00:09Z")),
+            failure("b-early", pointer("b", "100", "120", "2026-12-02T00:00:04Z")),
+        ];
+        order(&mut failures);
+        let ids: Vec<String> = failures
+            .iter()
+            .map(|failure| failure.origin.to_string())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "message unreadable",
+                "message a-early",
+                "message a-late",
+                "message b-early",
+                "message b-late"
+            ],
+            "shard a first (its earliest failure arrived first), 999 before 2000 as numbers"
+        );
+    }
+
+    #[test]
+    fn a_shard_is_held_back_after_its_own_or_an_ancestors_range_was_not_completed() {
+        let mut state = RunState::default();
+        let mut lineage = Lineage::default();
+        lineage.insert_parent("child", "parent");
+        state.lineages.insert("stream-1".into(), lineage);
+        assert!(!state.held_back("stream-1", "parent"));
+        state.stopped.insert(("stream-1".into(), "parent".into()));
+        assert!(state.held_back("stream-1", "parent"));
+        assert!(
+            state.held_back("stream-1", "child"),
+            "a child's records come after its parent's"
+        );
+        assert!(!state.held_back("stream-1", "other"));
+        assert!(
+            !state.held_back("stream-2", "parent"),
+            "another stream's shard of that name"
+        );
+    }
 }

@@ -237,6 +237,11 @@ pub struct Lineage {
 }
 
 impl Lineage {
+    /// Records that `parent` is `child`'s parent.
+    pub fn insert_parent(&mut self, child: &str, parent: &str) {
+        self.parents.insert(child.to_owned(), parent.to_owned());
+    }
+
     /// The shards whose parent is `shard_id`.
     pub fn children(&self, shard_id: &str) -> Vec<String> {
         self.parents
@@ -549,7 +554,7 @@ impl Stream {
             };
             for shard in description.shards() {
                 if let (Some(id), Some(parent)) = (shard.shard_id(), shard.parent_shard_id()) {
-                    lineage.parents.insert(id.to_owned(), parent.to_owned());
+                    lineage.insert_parent(id, parent);
                 }
             }
             match description.last_evaluated_shard_id() {
@@ -780,9 +785,9 @@ mod tests {
     #[test]
     fn a_shard_descends_from_its_parent_and_the_parents_before_it() {
         let mut lineage = Lineage::default();
-        lineage.parents.insert("b".into(), "a".into());
-        lineage.parents.insert("c".into(), "b".into());
-        lineage.parents.insert("d".into(), "a".into());
+        lineage.insert_parent("b", "a");
+        lineage.insert_parent("c", "b");
+        lineage.insert_parent("d", "a");
         assert!(lineage.descends_from("b", "a"));
         assert!(lineage.descends_from("c", "a"));
         assert!(!lineage.descends_from("a", "c"));
