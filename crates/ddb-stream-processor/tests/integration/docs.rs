@@ -102,7 +102,9 @@ fn reliability_names_only_test_functions_that_exist() {
 #[test]
 fn a_renamed_test_would_be_caught() {
     assert_eq!(
-        named_test_functions("`a_test_that_was_renamed_since` and `is_ttl_delete` and `Not_a_test_name_at_all`"),
+        named_test_functions(
+            "`a_test_that_was_renamed_since` and `is_ttl_delete` and `Not_a_test_name_at_all`"
+        ),
         ["a_test_that_was_renamed_since"]
     );
     let (tests, files) =

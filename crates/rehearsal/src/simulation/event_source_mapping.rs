@@ -129,7 +129,12 @@ impl Service {
     /// the invocation failed (an error, or the timeout). An invocation by the event source mapping
     /// (`by`) also counts in the mapping's metrics and AWS/Lambda's IteratorAge; one by
     /// `obsctl redrive` (a request-response invocation of the Invoke API) does not.
-    async fn invoke(&self, batch: &[StreamRecord], sequence_numbers: &[String], by: Invoker) -> Option<Value> {
+    async fn invoke(
+        &self,
+        batch: &[StreamRecord],
+        sequence_numbers: &[String],
+        by: Invoker,
+    ) -> Option<Value> {
         let environment = loop {
             if let Some(environment) = self.acquire() {
                 break environment;
