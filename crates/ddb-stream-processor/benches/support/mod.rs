@@ -116,6 +116,7 @@ pub fn info_json_logs(traces: Option<&Traces>) -> Box<dyn Subscriber + Send + Sy
         format: LogFormat::Json,
         filter: "info".into(),
         lambda_level: None,
+        ..LogSettings::default()
     };
     let output = LogOutput {
         writer: io::sink,

@@ -10,7 +10,6 @@
 #[cfg(panic = "abort")]
 compile_error!("per-record panic isolation needs `panic = \"unwind\"` in every Cargo profile");
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime};
 
@@ -20,6 +19,7 @@ use tracing::{Span, warn};
 use super::config::RetryPolicy;
 use super::deadline::Deadline;
 use super::observer::Retry;
+use super::panics;
 use super::stop_reason::StopReason;
 use crate::processor::{RecordError, RecordProcessor};
 use crate::record::ChangeRecord;
@@ -86,7 +86,7 @@ pub(crate) async fn process_record<P: RecordProcessor>(
             trail.span.record("attempt", i64::from(attempt));
         }
 
-        let error = match run_attempt(processor, record, time_left).await {
+        let error = match run_attempt(processor, record, time_left, log_error_sources).await {
             Attempt::Succeeded => return RecordResult::Succeeded { attempts: attempt },
             Attempt::Failed(error) => error,
             Attempt::Panicked(message) => {
@@ -141,21 +141,26 @@ enum Attempt {
 
 /// One call of the processor, bounded by `time_left`, with every panic it can cause caught: while
 /// creating its future, while polling it, and while dropping it (a future cancelled at the deadline
-/// runs its destructors outside any poll).
+/// runs its destructors outside any poll). A panic is described by its location, and by its message
+/// only with `panic_messages` ([`panics`]).
 async fn run_attempt<P: RecordProcessor>(
     processor: &P,
     record: &ChangeRecord,
     time_left: Duration,
+    panic_messages: bool,
 ) -> Attempt {
+    let panicked = |payload: Box<dyn std::any::Any + Send>| {
+        Attempt::Panicked(panics::describe_caught(payload.as_ref(), panic_messages))
+    };
     let future = match std::panic::catch_unwind(AssertUnwindSafe(|| processor.process(record))) {
         Ok(future) => future,
-        Err(panic) => return Attempt::Panicked(panic_message(panic.as_ref())),
+        Err(panic) => return panicked(panic),
     };
     let mut bounded = Box::pin(tokio::time::timeout(time_left, future));
     let polled = AssertUnwindSafe(bounded.as_mut()).catch_unwind().await;
     let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(bounded)));
     match (polled, dropped) {
-        (Err(panic), _) | (Ok(_), Err(panic)) => Attempt::Panicked(panic_message(panic.as_ref())),
+        (Err(panic), _) | (Ok(_), Err(panic)) => panicked(panic),
         (Ok(Ok(Ok(()))), Ok(())) => Attempt::Succeeded,
         (Ok(Ok(Err(error))), Ok(())) => Attempt::Failed(error),
         (Ok(Err(_elapsed)), Ok(())) => Attempt::TimedOut,
@@ -174,15 +179,4 @@ fn failed(
         attempts,
         retries_cut_short_by_deadline,
     })
-}
-
-/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with a payload that is not a string".to_owned()
-    }
 }

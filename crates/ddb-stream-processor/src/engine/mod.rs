@@ -24,6 +24,7 @@ mod deadline;
 mod failure;
 mod observer;
 mod outcome;
+mod panics;
 mod per_key;
 mod stop_reason;
 
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use tracing::{Instrument, Span, error, warn};
 
-pub(crate) use attempt::{RETRY_LINE, panic_message};
+pub(crate) use attempt::RETRY_LINE;
 pub(crate) use config::{DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY};
 pub use config::{DeadlineMargin, EngineConfig, FirstRecordFailurePolicy, RetryPolicy};
 pub use deadline::Deadline;
@@ -42,6 +43,10 @@ pub use observer::{
     NoObserver, RecordEnding, RecordObserver, RecordSpan, Retry, inside_untraced_record, run_untraced,
 };
 pub use outcome::{BatchOutcome, Disposition, Stop};
+pub(crate) use panics::{
+    describe as describe_panic, describe_caught as describe_caught_panic,
+    note_location as note_panic_location,
+};
 pub use stop_reason::StopReason;
 
 use crate::processor::RecordProcessor;
@@ -149,7 +154,7 @@ impl BatchEngine {
         deadline: &Deadline,
         rng: &mut fastrand::Rng,
     ) -> Attempted {
-        let observed = self.observer.record_started(&record, self.config.log_keys);
+        let observed = self.observer.record_started(&record);
         let keys = self.config.log_keys.then(|| keys_as_json(&record));
         if let Some(keys) = &keys {
             observed.span.record("keys", keys.as_str());

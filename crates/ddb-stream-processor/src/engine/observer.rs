@@ -2,8 +2,8 @@
 //!
 //! The engine emits `tracing` spans and events and nothing else; it does not know whether spans are
 //! exported. A [`RecordObserver`] — the trace export is one — opens the span each record runs in,
-//! and is told how the record ended. The default, [`NoObserver`], opens a DEBUG span (an INFO one
-//! when keys are logged) and costs nothing more.
+//! and is told how the record ended. The default, [`NoObserver`], opens the INFO span the logs
+//! need ([`RecordSpan::for_logs`]) and does nothing more.
 //!
 //! An observer may leave a record out of the trace ([`RecordSpan::untraced`]): while it runs,
 //! [`inside_untraced_record`] is true, so the trace export can ignore the spans and events the
@@ -45,10 +45,10 @@ pub(crate) use record_span;
 
 /// Watches the records of every batch the engine runs.
 pub trait RecordObserver: Send + Sync + Debug {
-    /// Opens the span `record` runs in. `log_keys`: its `keys` field is filled, so it must be at
-    /// least INFO for the log lines to show them. The default is [`RecordSpan::for_logs`].
-    fn record_started(&self, record: &BatchRecord, log_keys: bool) -> RecordSpan {
-        RecordSpan::for_logs(record, log_keys)
+    /// Opens the span `record` runs in, at least the one the logs need; the default is
+    /// [`RecordSpan::for_logs`].
+    fn record_started(&self, record: &BatchRecord) -> RecordSpan {
+        RecordSpan::for_logs(record)
     }
 
     /// `_record`, which ran in `_span`, ended as `_ending` says.
@@ -73,18 +73,13 @@ pub struct RecordSpan {
 }
 
 impl RecordSpan {
-    /// The span of a record when no trace is exported: DEBUG, where a disabled span costs
-    /// nothing (formatting one per record would cost a 10,000-record batch dearly), or INFO when
-    /// `log_keys` (its `keys` field reaches the failure's log line). The lines that matter (a
-    /// failure, a retry) carry the record's identity in their own fields either way.
-    pub fn for_logs(record: &BatchRecord, log_keys: bool) -> Self {
-        let span = if log_keys {
-            record_span!(info_span, record)
-        } else {
-            record_span!(debug_span, record)
-        };
+    /// The span of a record as the logs see it: INFO, so that every line the processor writes while
+    /// the record runs (its own `tracing::info!` included) carries the record's `eventId`,
+    /// `sequenceNumber` and `operation`, at any log level (the log filter always lets the
+    /// template's spans through). Its `keys` field is filled when keys are logged.
+    pub fn for_logs(record: &BatchRecord) -> Self {
         Self {
-            span,
+            span: record_span!(info_span, record),
             untraced: false,
             started_at: None,
         }

@@ -30,7 +30,8 @@ pub enum StopReason {
     },
     /// The processor panicked.
     Panicked {
-        /// The panic's message.
+        /// Where the panic happened, and its message with `PROCESSOR_LOG_ERROR_SOURCES=true`:
+        /// `at src/processor/mod.rs:27:79 (message withheld: …)` or `at src/processor/mod.rs:27:79: …`.
         message: String,
         /// Attempts made, the panicking one included.
         attempts: u32,
@@ -68,7 +69,7 @@ impl fmt::Display for StopReason {
                 write!(f, ": {message}")
             }
             StopReason::Invalid { message } => write!(f, "is not a valid DynamoDB change: {message}"),
-            StopReason::Panicked { message, .. } => write!(f, "panicked: {message}"),
+            StopReason::Panicked { message, .. } => write!(f, "panicked {message}"),
             StopReason::DeadlineReached { attempts: 0, margin } => write!(
                 f,
                 "was not started: less than the deadline margin of {} ms was left",

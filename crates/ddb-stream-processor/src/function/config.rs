@@ -57,6 +57,8 @@ pub(crate) const MAX_IN_FLIGHT: &str = "PROCESSOR_MAX_IN_FLIGHT";
 pub(crate) const LOG_KEYS: &str = "PROCESSOR_LOG_KEYS";
 /// Puts the source chain of each failure in its log line, span and error message.
 pub(crate) const LOG_ERROR_SOURCES: &str = "PROCESSOR_LOG_ERROR_SOURCES";
+/// Lets lambda_runtime's TRACE line with each raw event (every image in it) reach the logs.
+pub(crate) const LOG_RAW_EVENTS: &str = "PROCESSOR_LOG_RAW_EVENTS";
 /// The OTLP endpoint for traces only (turns traces on).
 pub(crate) const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// The OTLP endpoint for every signal (turns traces on).
@@ -149,7 +151,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: LOG_ERROR_SOURCES,
         default: "false",
-        meaning: "`true` puts the source chain of each failure (`RecordError::with_source`) in its log line, span and error message; off, the line says a cause was withheld, since sources often quote item values",
+        meaning: "`true` puts the source chain of each failure (`RecordError::with_source`) and the message of each caught panic in its log line, span and error message; off, the line says a cause or message was withheld (a panic keeps its location), since both often quote item values",
+    },
+    Setting {
+        name: LOG_RAW_EVENTS,
+        default: "false",
+        meaning: "`true` lets lambda_runtime's TRACE line with each raw event, every image in it, reach the logs (at AWS_LAMBDA_LOG_LEVEL=TRACE); for a short troubleshooting session only, and said at start-up",
     },
     Setting {
         name: OTLP_ENDPOINT,
@@ -360,6 +367,9 @@ impl Settings {
         let log_error_sources = problems
             .or(boolean(variable(LOG_ERROR_SOURCES)), None)
             .unwrap_or(false);
+        let raw_events = problems
+            .or(boolean(variable(LOG_RAW_EVENTS)), None)
+            .unwrap_or(false);
         let max_in_flight = match variable(MAX_IN_FLIGHT) {
             Some(found) => problems.or(whole_number(found, 1, 1_000), 1) as usize,
             None => 1,
@@ -467,6 +477,8 @@ impl Settings {
                 format,
                 filter,
                 lambda_level,
+                panic_messages: log_error_sources,
+                raw_events,
             },
         })
     }
@@ -577,6 +589,12 @@ impl Settings {
                 "{LOG_LEVEL} is above INFO: Lambda drops JSON lines without a level below it, and EMF metric \
                  documents have none, so CloudWatch will not receive this function's metrics; set the \
                  application log level to INFO or lower"
+            ));
+        }
+        if self.log.raw_events {
+            warnings.push(format!(
+                "{LOG_RAW_EVENTS}=true: at TRACE, lambda_runtime logs each raw event with every item image \
+                 in it; unset it once the troubleshooting is done"
             ));
         }
         warnings
@@ -707,6 +725,7 @@ mod tests {
                 format: LogFormat::Text,
                 filter: "info".into(),
                 lambda_level: None,
+                ..LogSettings::default()
             }
         );
     }

@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, Span, error, field, info, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, panic_message};
+use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, describe_caught_panic};
 use crate::lambda::batch_response;
 use crate::lambda::event::{BatchFacts, ParsedEvent, count_records_leniently, parse_event};
 use crate::lambda::invocation_error::InvocationError;
@@ -182,7 +182,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
             Ok(result) => (result, false),
             Err(panic) => {
                 let error = InvocationError::HandlerPanicked {
-                    message: panic_message(panic.as_ref()),
+                    message: describe_caught_panic(panic.as_ref(), self.engine.config().log_error_sources),
                 };
                 span.in_scope(|| error!(error_type = error.error_type(), "{error}"));
                 (Err(error), true)

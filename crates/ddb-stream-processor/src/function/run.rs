@@ -188,6 +188,7 @@ fn print_start_up_error(json: bool, error_type: &str, message: &str) {
         format: LogFormat::Json,
         filter: "error".into(),
         lambda_level: None,
+        ..LogSettings::default()
     };
     let output = LogOutput {
         writer: std::io::stderr,

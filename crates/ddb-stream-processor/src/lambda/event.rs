@@ -11,6 +11,7 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_dynamo::Item;
 
+use crate::lambda::invalid_event::{is_in_image, message_without_values, path_without_item_data};
 use crate::lambda::invocation_error::InvocationError;
 use crate::record::{BatchRecord, ChangeRecord, Operation, UnknownOperation, identity};
 
@@ -229,11 +230,12 @@ fn located_error(payload: &[u8]) -> InvocationError {
     let reason = match serde_path_to_error::deserialize::<_, StreamEvent>(deserializer) {
         Ok(_) => "the payload does not parse as a DynamoDB stream event".to_owned(),
         Err(error) => {
-            let path = error.path().to_string();
+            let message = message_without_values(&error.inner().to_string(), is_in_image(error.path()));
+            let path = path_without_item_data(error.path());
             if path == "." {
-                error.inner().to_string()
+                message
             } else {
-                format!("{path}: {}", error.inner())
+                format!("{path}: {message}")
             }
         }
     };
@@ -312,6 +314,40 @@ mod tests {
             r#"Records[1].eventSource is "aws:kinesis", not "aws:dynamodb""#,
             "the first record from elsewhere is named"
         );
+    }
+
+    #[test]
+    fn no_value_of_the_payload_is_quoted_and_map_keys_inside_images_are_not_named() {
+        let record = |dynamodb: &str| {
+            format!(
+                r#"{{"Records":[{{"eventID":"1","eventName":"INSERT","awsRegion":"r","eventSource":"aws:dynamodb",
+                "dynamodb":{dynamodb}}}]}}"#
+            )
+        };
+        let bad_number = reason(&record(
+            r#"{"SizeBytes":1,"NewImage":{"card":{"M":{"alice@example.com":{"N":4111111111111111}}}}}"#,
+        ));
+        assert!(
+            bad_number.starts_with(
+                "Records[0].dynamodb.NewImage.card.M.<key>.N: invalid type: integer, expected a string"
+            ),
+            "{bad_number}"
+        );
+        let bad_list = reason(&record(
+            r#"{"SizeBytes":1,"OldImage":{"lines":{"L":[{"S":"a"},{"S":["secret-4111"]}]}}}"#,
+        ));
+        assert!(
+            bad_list.starts_with("Records[0].dynamodb.OldImage.lines.L[1].S: invalid type: sequence"),
+            "{bad_list}"
+        );
+        let bad_size = reason(&record(r#"{"SizeBytes":"secret-4111"}"#));
+        assert!(
+            bad_size.starts_with("Records[0].dynamodb.SizeBytes: invalid type: string, expected"),
+            "{bad_size}"
+        );
+        for reason in [bad_number, bad_list, bad_size] {
+            assert!(!reason.contains("4111") && !reason.contains("alice"), "{reason}");
+        }
     }
 
     #[test]

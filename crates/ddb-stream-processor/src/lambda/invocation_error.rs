@@ -26,9 +26,10 @@ pub enum InvocationError {
     Batch(#[from] BatchFailure),
 
     /// The handler itself panicked outside the processor (a bug in the template, not in your code).
-    #[error("the handler panicked: {message}; failing the invocation so that Lambda retries the whole batch")]
+    #[error("the handler panicked {message}; failing the invocation so that Lambda retries the whole batch")]
     HandlerPanicked {
-        /// The panic's message.
+        /// Where it panicked, and the panic's message with `PROCESSOR_LOG_ERROR_SOURCES=true`
+        /// (`at src/engine/mod.rs:10:5 (message withheld: …)`).
         message: String,
     },
 }

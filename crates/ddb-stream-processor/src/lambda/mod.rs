@@ -2,6 +2,8 @@
 //!
 //! - `event`: the payload read as a DynamoDB stream event, with errors that name the bad field, and
 //!   its records made into the [`BatchRecord`](crate::record::BatchRecord)s the engine takes;
+//! - `invalid_event`: what an `InvalidEvent` may say about a payload that does not parse (where
+//!   and what was expected, never a value);
 //! - [`Invocation`]: one invocation's request id, ARN, trace header and deadline (and the emulators
 //!   that send the deadline as a duration);
 //! - [`batch_response`]: the engine's disposition as the partial batch response or an error;
@@ -17,6 +19,7 @@
 pub(crate) mod event;
 pub mod event_source_mapping;
 pub(crate) mod init_error;
+mod invalid_event;
 mod invocation;
 pub(crate) mod invocation_error;
 mod response;

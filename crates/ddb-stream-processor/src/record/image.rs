@@ -52,6 +52,29 @@ pub struct DecodeError {
     pub problem: String,
 }
 
+/// The attribute a decoding error is in, and its path without item data: the top-level attribute's
+/// name, list positions (`[2]`), and `<key>` for each key below it, since a map attribute's keys are
+/// written by whoever wrote the item (`{"tags": {"M": {"alice@example.com": …}}}`) and a nested
+/// struct field cannot be told apart from them in the path.
+fn attribute_path(path: &serde_path_to_error::Path) -> (String, String) {
+    use serde_path_to_error::Segment;
+    let mut segments = path.iter();
+    let attribute = match segments.next() {
+        Some(Segment::Map { key }) => key.clone(),
+        Some(Segment::Enum { variant }) => variant.clone(),
+        _ => "?".to_owned(),
+    };
+    let mut location = attribute.clone();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => location.push_str(&format!("[{index}]")),
+            Segment::Map { .. } | Segment::Enum { .. } => location.push_str(".<key>"),
+            Segment::Unknown => location.push_str(".?"),
+        }
+    }
+    (attribute, location)
+}
+
 /// Decodes `item` (the `image` part of a record) into `T`, naming the attribute that does not fit and
 /// what it should hold.
 pub fn decode<T: DeserializeOwned + ImageSchema>(image: &'static str, item: &Item) -> Result<T, DecodeError> {
@@ -73,10 +96,10 @@ pub fn decode<T: DeserializeOwned + ImageSchema>(image: &'static str, item: &Ite
                     problem,
                 };
             }
-            let attribute = path.split(['.', '[']).next().unwrap_or(&path).to_owned();
+            let (attribute, location) = attribute_path(error.path());
             DecodeError {
                 image,
-                location: format!("attribute {path:?}"),
+                location: format!("attribute {location:?}"),
                 problem: match T::expectation(&attribute) {
                     Some(expectation) => format!("expected {expectation}"),
                     None => "the value does not have the expected type".to_owned(),
@@ -84,4 +107,91 @@ pub fn decode<T: DeserializeOwned + ImageSchema>(image: &'static str, item: &Ite
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)] // read by serde only
+    struct Customer {
+        id: String,
+        tags: BTreeMap<String, u64>,
+        lines: Vec<Line>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)] // read by serde only
+    struct Line {
+        cents: u64,
+    }
+
+    impl ImageSchema for Customer {
+        fn expectation(attribute: &str) -> Option<&'static str> {
+            match attribute {
+                "tags" => Some("a map of counts (M of N)"),
+                "lines" => Some("a list of order lines (L of M)"),
+                _ => None,
+            }
+        }
+    }
+
+    fn item(json: serde_json::Value) -> Item {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_map_key_in_the_path_is_item_data_and_is_not_quoted() {
+        let error = decode::<Customer>(
+            "NewImage",
+            &item(serde_json::json!({
+                "id": {"S": "C-1"},
+                "tags": {"M": {"alice@example.com": {"S": "secret-4111"}}},
+                "lines": {"L": []}
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "NewImage attribute \"tags.<key>\": expected a map of counts (M of N)"
+        );
+        assert!(!error.to_string().contains("alice") && !error.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn list_positions_stay_in_the_path() {
+        let error = decode::<Customer>(
+            "NewImage",
+            &item(serde_json::json!({
+                "id": {"S": "C-1"},
+                "tags": {"M": {}},
+                "lines": {"L": [{"M": {"cents": {"N": "1"}}}, {"M": {"cents": {"S": "secret-4111"}}}]}
+            })),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "NewImage attribute \"lines[1].<key>\": expected a list of order lines (L of M)"
+        );
+    }
+
+    #[test]
+    fn an_attribute_the_schema_does_not_describe_gets_a_general_problem() {
+        let error = decode::<Customer>(
+            "OldImage",
+            &item(
+                serde_json::json!({"id": {"N": "4111111111111111"}, "tags": {"M": {}}, "lines": {"L": []}}),
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OldImage attribute \"id\": the value does not have the expected type"
+        );
+    }
 }

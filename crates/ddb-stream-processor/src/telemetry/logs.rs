@@ -39,7 +39,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::clock::{SystemClock, WallClock};
-use crate::engine::panic_message;
+use crate::engine::{describe_panic, note_panic_location};
 use crate::telemetry::repeated_failures::is_not_a_repeated_failure;
 use crate::telemetry::traces::Traces;
 
@@ -62,6 +62,96 @@ pub struct LogSettings {
     pub filter: String,
     /// Lambda's application log level, when set: Lambda itself drops JSON lines below it.
     pub lambda_level: Option<LevelFilter>,
+    /// The panic hook's line carries the panic's message (`PROCESSOR_LOG_ERROR_SOURCES=true`);
+    /// otherwise only where it happened.
+    pub panic_messages: bool,
+    /// lambda_runtime's line with the whole raw event may reach the logs (`PROCESSOR_LOG_RAW_EVENTS=true`).
+    pub raw_events: bool,
+}
+
+impl Default for LogSettings {
+    /// Text at INFO, no message of a panic, no raw event.
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: LevelFilter::INFO.to_string(),
+            lambda_level: None,
+            panic_messages: false,
+            raw_events: false,
+        }
+    }
+}
+
+/// Dependencies whose lines stay at WARN when the level is more verbose, unless the filter names
+/// them: their DEBUG and TRACE lines are connection chatter, and some carry payloads (the AWS SDK's
+/// request and response bodies). Each is a target prefix (`hyper` covers `hyper_util`, `aws_` every
+/// AWS crate).
+pub const QUIET_DEPENDENCIES: &[&str] = &[
+    "aws_",
+    "h2",
+    "hyper",
+    "lambda_runtime",
+    "mio",
+    "opentelemetry",
+    "reqwest",
+    "rustls",
+    "tokio",
+    "tonic",
+    "tower",
+    "want",
+];
+
+/// The filter directives in force: `directives` as configured, with [`QUIET_DEPENDENCIES`] kept at
+/// WARN when its level (the one without a target) is more verbose and the directives do not name
+/// them. With `raw_events`, lambda_runtime follows that level like the template's own code.
+fn effective_filter(directives: &str, raw_events: bool) -> String {
+    let level = directives
+        .split(',')
+        .filter_map(|directive| directive.trim().parse::<LevelFilter>().ok())
+        .next_back();
+    let Some(level) = level.filter(|level| *level > LevelFilter::WARN) else {
+        return directives.to_owned();
+    };
+    let named = |target: &str| {
+        directives
+            .split(',')
+            .any(|directive| directive.trim().split(['=', '[']).next() == Some(target))
+    };
+    let mut effective = directives.to_owned();
+    for dependency in QUIET_DEPENDENCIES {
+        if !named(dependency) {
+            let dependency_level = if raw_events && *dependency == "lambda_runtime" {
+                level
+            } else {
+                LevelFilter::WARN
+            };
+            effective.push_str(&format!(",{dependency}={dependency_level}"));
+        }
+    }
+    effective
+}
+
+/// The template's own spans (the invocation's, each record's) are open for the logs at any level,
+/// so that every line written inside them, at any level, carries their fields. Told apart by name
+/// and module: the example's binary crate is also called `ddb_stream_processor`, and its spans follow
+/// the filter like any other code's.
+fn is_a_template_span(metadata: &tracing::Metadata<'_>) -> bool {
+    const TEMPLATE_MODULES: [&str; 3] = [
+        "ddb_stream_processor::engine",
+        "ddb_stream_processor::function",
+        "ddb_stream_processor::telemetry",
+    ];
+    metadata.is_span()
+        && matches!(metadata.name(), "record" | "invocation")
+        && TEMPLATE_MODULES
+            .iter()
+            .any(|module| metadata.target().starts_with(module))
+}
+
+/// `false` for lambda_runtime's TRACE line that carries the whole raw event (its `body` field), so
+/// that no filter, however verbose, lets item images into the logs without `raw_events`.
+fn is_not_a_raw_event(metadata: &tracing::Metadata<'_>) -> bool {
+    !(metadata.target().starts_with("lambda_runtime") && metadata.fields().field("body").is_some())
 }
 
 /// Formats events as Lambda JSON log objects, one per line.
@@ -359,9 +449,14 @@ where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     // The filter was validated when the settings were read.
+    let raw_events = settings.raw_events;
     let filter = EnvFilter::builder()
-        .parse_lossy(&settings.filter)
-        .and(filter_fn(is_not_a_repeated_failure));
+        .parse_lossy(effective_filter(&settings.filter, raw_events))
+        .or(filter_fn(is_a_template_span))
+        .and(filter_fn(is_not_a_repeated_failure))
+        .and(filter_fn(move |metadata| {
+            raw_events || is_not_a_raw_event(metadata)
+        }));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match settings.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(SpanJsonMembers)
@@ -434,23 +529,26 @@ pub(crate) fn init(settings: &LogSettings, traces: Option<&Traces>) {
         ansi: std::io::stderr().is_terminal() && settings.format == LogFormat::Text,
     };
     if tracing::subscriber::set_global_default(subscriber(settings, output, traces)).is_ok() {
-        install_panic_hook();
+        install_panic_hook(settings.panic_messages);
     }
 }
 
-/// Reports panics as ERROR events, so they carry the current record's span and the log format.
-/// The engine catches processor panics; this hook adds where the panic happened.
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|location| location.to_string())
-            .unwrap_or_else(|| "an unknown location".to_owned());
+/// Reports panics as ERROR events, so they carry the current record's span and the log format,
+/// instead of the default hook's text on stderr (which Lambda would ship with the message in it).
+/// The line names where the panic happened; its message only with `panic_messages`, as it may quote
+/// item values. The engine catches processor panics and describes them the same way, with the
+/// location this hook notes.
+fn install_panic_hook(panic_messages: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info.location().map(|location| location.to_string());
         tracing::error!(
-            panic.location = %location,
-            "panic at {location}: {}",
-            panic_message(info.payload())
+            panic.location = location.as_deref().unwrap_or("unknown"),
+            "panic {}",
+            describe_panic(location.as_deref(), info.payload(), panic_messages)
         );
+        if let Some(location) = location {
+            note_panic_location(location);
+        }
     }));
 }
 
@@ -478,6 +576,7 @@ mod tests {
             format: LogFormat::Json,
             filter: filter.into(),
             lambda_level: None,
+            ..LogSettings::default()
         }
     }
 
@@ -574,6 +673,7 @@ mod tests {
             format: LogFormat::Text,
             filter: "info".into(),
             lambda_level: None,
+            ..LogSettings::default()
         };
         let lines = lines(&settings, || tracing::info!(answer = 42, "hello"));
         assert_eq!(lines.len(), 1);
@@ -587,6 +687,7 @@ mod tests {
             format: LogFormat::Text,
             filter: "info".into(),
             lambda_level: None,
+            ..LogSettings::default()
         };
         let lines = lines(&settings, || {
             let invocation = info_span!(
@@ -606,6 +707,75 @@ mod tests {
             ),
             "{}",
             lines[0]
+        );
+    }
+
+    #[test]
+    fn verbose_levels_keep_dependencies_at_warn_unless_the_filter_names_them() {
+        let caps = |filter: &str| effective_filter(filter, false);
+        assert_eq!(caps("warn"), "warn", "nothing to keep quiet at WARN");
+        assert_eq!(caps("my_crate=debug"), "my_crate=debug", "no level for the rest");
+        let trace = caps("trace");
+        for dependency in QUIET_DEPENDENCIES {
+            assert!(trace.contains(&format!(",{dependency}=warn")), "{trace}");
+        }
+        let named = caps("trace,hyper=debug");
+        assert!(
+            named.contains("hyper=debug") && !named.contains("hyper=warn"),
+            "{named}"
+        );
+        assert!(effective_filter("debug", true).contains(",lambda_runtime=debug"));
+
+        let lines = lines(&json("trace"), || {
+            tracing::debug!(target: "hyper::proto::h1", "parsed 3 headers");
+            tracing::warn!(target: "hyper::proto::h1", "connection reset");
+            tracing::trace!("the template's own detail");
+        });
+        let messages: Vec<String> = lines
+            .iter()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["message"].to_string())
+            .collect();
+        assert_eq!(
+            messages,
+            ["\"connection reset\"", "\"the template's own detail\""]
+        );
+    }
+
+    #[test]
+    fn the_raw_event_line_needs_its_own_opt_in_whatever_the_filter() {
+        let raw_event = || {
+            tracing::trace!(
+                target: "lambda_runtime::layers::api_response",
+                body = "{\"Records\":[{\"dynamodb\":{\"NewImage\":{\"card\":{\"S\":\"4111\"}}}}]}",
+                "raw JSON event received from Lambda"
+            );
+        };
+        assert!(lines(&json("trace,lambda_runtime=trace"), raw_event).is_empty());
+        let allowed = LogSettings {
+            raw_events: true,
+            ..json("trace")
+        };
+        let lines = lines(&allowed, raw_event);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("4111"));
+    }
+
+    #[test]
+    fn a_line_at_any_level_carries_the_fields_of_the_record_it_is_written_in() {
+        let lines = lines(&json("error"), || {
+            let record = info_span!("record", eventId = "e-9", sequenceNumber = "900");
+            let _record = record.enter();
+            let other = info_span!("other", noisy = true);
+            let _other = other.enter();
+            tracing::error!("the processor gave up");
+        });
+        assert_eq!(lines.len(), 1);
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["eventId"], "e-9");
+        assert_eq!(line["sequenceNumber"], "900");
+        assert!(
+            line.get("noisy").is_none(),
+            "other INFO spans follow the level: {line}"
         );
     }
 }

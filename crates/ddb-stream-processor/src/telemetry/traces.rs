@@ -511,7 +511,7 @@ fn error_type(reason: &StopReason) -> &'static str {
 /// what happens inside it), and gets a span built from what the engine measured when it ends, if
 /// it failed, was retried or was slow.
 impl RecordObserver for Traces {
-    fn record_started(&self, record: &BatchRecord, log_keys: bool) -> RecordSpan {
+    fn record_started(&self, record: &BatchRecord) -> RecordSpan {
         let sampled = match self.sampling.spans {
             RecordSpans::All => true,
             RecordSpans::Sampled { every } => {
@@ -520,8 +520,8 @@ impl RecordObserver for Traces {
             RecordSpans::Problems => false,
         };
         if !sampled {
-            // Opened untraced, so that the export ignores it even when keys make it an INFO span.
-            let span = run_untraced(|| RecordSpan::for_logs(record, log_keys).span);
+            // Opened untraced, so that the export ignores the INFO span the logs need.
+            let span = run_untraced(|| RecordSpan::for_logs(record).span);
             return RecordSpan {
                 span,
                 untraced: true,

@@ -142,6 +142,9 @@ pub const SCRIPT_ATTRIBUTE: &str = "script";
 /// | `sleep-ms:N` | takes N milliseconds, then succeeds |
 /// | `decode-permanent` | decodes the new image with serde_dynamo (`amount_cents` a `u32`, `status` `PENDING` or `PAID`); a decode error fails permanently, with serde_dynamo's error (which quotes the value) as the source |
 /// | `decode-transient` | the same, failing transiently |
+/// | `decode-unwrap` | the same decode, `.unwrap()`ped: a panic whose message quotes the value, as a careless first processor does |
+/// | `panic-with-status` | panics with the image's `status` value in the message |
+/// | `log-every-level` | writes a line at each level, TRACE to ERROR, naming attributes but no value, then succeeds |
 ///
 /// Anything else fails permanently with a message naming the unknown script.
 ///
@@ -195,6 +198,28 @@ impl ImageScriptedProcessor {
             "panic" => panic!("scripted panic"),
             "decode-permanent" => decode_image(record).permanent("decoding the image"),
             "decode-transient" => decode_image(record).transient("decoding the image"),
+            "decode-unwrap" => {
+                // The careless processor this script stands for.
+                decode_image(record).unwrap();
+                Ok(())
+            }
+            "panic-with-status" => {
+                let status = record
+                    .new_image
+                    .as_ref()
+                    .and_then(|image| image.get("status"))
+                    .map(|status| format!("{status:?}"))
+                    .unwrap_or_default();
+                panic!("unexpected status {status}")
+            }
+            "log-every-level" => {
+                tracing::trace!(attribute = "amount_cents", "checking an attribute");
+                tracing::debug!(attribute = "amount_cents", "attribute checked");
+                tracing::info!(attribute = "status", "status read");
+                tracing::warn!(attribute = "status", "status looks unusual");
+                tracing::error!(attribute = "status", "status rejected, then accepted");
+                Ok(())
+            }
             other => match other.strip_prefix("sleep-ms:").map(str::parse::<u64>) {
                 Some(Ok(millis)) => {
                     tokio::time::sleep(Duration::from_millis(millis)).await;

@@ -31,6 +31,15 @@ fn engine() -> BatchEngine {
     BatchEngine::new(EngineConfig::default()).with_jitter_seed(7)
 }
 
+/// An engine that lets panic messages and error sources through (`PROCESSOR_LOG_ERROR_SOURCES=true`).
+fn engine_with_messages() -> BatchEngine {
+    BatchEngine::new(EngineConfig {
+        log_error_sources: true,
+        ..EngineConfig::default()
+    })
+    .with_jitter_seed(7)
+}
+
 fn checkpoint_of(outcome: &BatchOutcome) -> &str {
     match &outcome.disposition {
         Disposition::Checkpoint {
@@ -243,10 +252,23 @@ async fn a_panicking_processor_fails_only_its_record_and_the_engine_keeps_workin
     );
     assert_eq!(checkpoint_of(&outcome), sequence_number(2));
     assert_eq!((outcome.succeeded, outcome.failed, outcome.panics), (2, 1, 1));
+    // No panic hook noted where (the function's hook does): the message alone is withheld.
     assert_eq!(
         outcome.stop.unwrap().reason,
         StopReason::Panicked {
-            message: "index out of bounds in business code".into(),
+            message: "at an unknown location (message withheld: it may quote item values; \
+                      PROCESSOR_LOG_ERROR_SOURCES=true logs it)"
+                .into(),
+            attempts: 1
+        }
+    );
+    let with_messages = engine_with_messages()
+        .process_batch(&processor, batch(4), &relaxed_deadline())
+        .await;
+    assert_eq!(
+        with_messages.stop.unwrap().reason,
+        StopReason::Panicked {
+            message: "at an unknown location: index out of bounds in business code".into(),
             attempts: 1
         }
     );
@@ -297,7 +319,7 @@ async fn panics_outside_polling_are_caught_as_panics_of_their_record() {
         on_call: 2,
         on_cancel: usize::MAX,
     };
-    let outcome = engine()
+    let outcome = engine_with_messages()
         .process_batch(&processor, batch(4), &relaxed_deadline())
         .await;
     assert_eq!(checkpoint_of(&outcome), sequence_number(2));
@@ -314,7 +336,9 @@ async fn panics_outside_polling_are_caught_as_panics_of_their_record() {
         Duration::from_secs(10),
         DeadlineMargin::Fixed(Duration::from_secs(2)),
     );
-    let outcome = engine().process_batch(&processor, batch(4), &deadline).await;
+    let outcome = engine_with_messages()
+        .process_batch(&processor, batch(4), &deadline)
+        .await;
     assert_eq!(checkpoint_of(&outcome), sequence_number(1));
     assert!(
         matches!(&outcome.stop.as_ref().unwrap().reason, StopReason::Panicked { message, .. }

@@ -1,4 +1,5 @@
-//! No item values in what the function tells anyone, whatever its processor's errors carry.
+//! No item values in what the function tells anyone, whatever its processor's errors carry, however
+//! it panics, at every log level, with traces on or off.
 //!
 //! The scripted function decodes images with serde_dynamo, as its documentation shows, and wraps
 //! the errors with `RecordError::with_source` (through `ResultExt`). serde_dynamo's messages quote
@@ -11,7 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ddb_stream_processor::testing::records::{event_json, record_json, sequence_number};
+use ddb_stream_processor::testing::records::{event_id, event_json, record_json, sequence_number};
 use serde_json::{Value, json};
 
 use crate::support::function::{Output, RunningFunction, lambda_command};
@@ -191,5 +192,261 @@ fn with_error_sources_allowed_the_same_values_reach_the_logs() {
     assert!(
         message.contains(&format!("decoding the image: Failed to parse '{CARD_NUMBER}'")),
         "{message}"
+    );
+}
+
+/// What a careless processor's records hold, each value recognisable.
+const UNWRAPPED_NUMBER: &str = "5500005555555559";
+/// A status a processor panics with.
+const PANICKED_STATUS: &str = "secret-status-7781";
+/// The attribute every test record carries (`testing::records::item_image`).
+const NOTE: &str = "a value that must never reach a log line";
+/// The partition keys of the test records (`ITEM#1`, …): keys are logged only with PROCESSOR_LOG_KEYS.
+const KEY_PREFIX: &str = "ITEM#";
+
+/// Four invocations of a careless processor: it logs at every level, decodes with `.unwrap()`,
+/// panics with a value, and fails with serde_dynamo's errors as sources; `level` is Lambda's
+/// application log level, `traces` turns the OTLP export on.
+fn careless_run(level: &str, traces: bool, configure: impl FnOnce(&mut Command)) -> Run {
+    let receiver = OtlpReceiver::start();
+    let api = RuntimeApi::start();
+    api.enqueue(
+        "req-logs",
+        event(vec![
+            record(1, Some("log-every-level"), json!({"N": "100"}), "PENDING"),
+            record(2, Some("decode-permanent"), json!({"N": NEGATIVE_AMOUNT}), "PAID"),
+        ]),
+    );
+    api.enqueue(
+        "req-unwrap",
+        event(vec![record(
+            3,
+            Some("decode-unwrap"),
+            json!({"N": UNWRAPPED_NUMBER}),
+            "PAID",
+        )]),
+    );
+    api.enqueue(
+        "req-panic",
+        event(vec![
+            record(5, None, json!({"N": "100"}), "PAID"),
+            record(6, Some("panic-with-status"), json!({"N": "100"}), PANICKED_STATUS),
+        ]),
+    );
+    api.enqueue(
+        "req-retried",
+        event(vec![record(
+            4,
+            Some("decode-transient"),
+            json!({"N": CARD_NUMBER}),
+            SECRET_STATUS,
+        )]),
+    );
+    let mut command = lambda_command(&api);
+    command
+        .env("AWS_LAMBDA_LOG_LEVEL", level)
+        .env("PROCESSOR_RETRY_BASE_DELAY_MS", "1")
+        .env("AWS_REGION", "eu-west-1");
+    if traces {
+        command
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+            .env("PROCESSOR_TRACE_RECORDS", "all");
+    }
+    configure(&mut command);
+    let function = RunningFunction::start(command);
+    let posts: Vec<Post> = (0..4)
+        .map(|_| api.next_post(WAIT).expect("a result for every invocation"))
+        .collect();
+    let started = Instant::now();
+    while api.next_requests() < 5 && started.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Run {
+        output: function.stop(),
+        posts,
+        receiver,
+    }
+}
+
+/// Every place a value could leave the function, searched for each recognisable value.
+fn assert_no_value_left(run: &Run, setting: &str) {
+    let values = [
+        CARD_NUMBER,
+        NEGATIVE_AMOUNT,
+        SECRET_STATUS,
+        UNWRAPPED_NUMBER,
+        PANICKED_STATUS,
+        NOTE,
+        KEY_PREFIX,
+    ];
+    for value in values {
+        assert!(
+            !run.output.stderr.contains(value),
+            "{setting}: {value} in the logs: {}",
+            run.output.stderr
+        );
+        assert!(
+            !run.output.stdout.contains(value),
+            "{setting}: {value} in EMF: {}",
+            run.output.stdout
+        );
+        assert!(
+            !run.receiver.received_text(value),
+            "{setting}: {value} in an exported span"
+        );
+        for post in &run.posts {
+            assert!(
+                !post.body.contains(value),
+                "{setting}: {value} in a result: {}",
+                post.body
+            );
+        }
+    }
+}
+
+fn log_lines(run: &Run) -> Vec<Value> {
+    run.output
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+#[test]
+fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() {
+    for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] {
+        for traces in [false, true] {
+            let setting = format!(
+                "AWS_LAMBDA_LOG_LEVEL={level}, traces {}",
+                if traces { "on" } else { "off" }
+            );
+            let run = careless_run(level, traces, |_| {});
+
+            // The failures happened and were reported as they should be.
+            assert_eq!(
+                post(&run, "req-logs").json(),
+                json!({"batchItemFailures": [{"itemIdentifier": sequence_number(2)}]}),
+                "{setting}"
+            );
+            let unwrapped = post(&run, "req-unwrap").json();
+            assert_eq!(unwrapped["errorType"], "FirstRecordPanicked", "{setting}");
+            let message = unwrapped["errorMessage"].as_str().unwrap();
+            assert!(
+                message.contains("panicked at crates/ddb-stream-processor/src/testing/scripted.rs:")
+                    && message.contains("(message withheld: it may quote item values"),
+                "{setting}: the location stays, the message goes: {message}"
+            );
+            assert_eq!(
+                post(&run, "req-panic").json(),
+                json!({"batchItemFailures": [{"itemIdentifier": sequence_number(6)}]}),
+                "{setting}"
+            );
+            if traces {
+                assert!(
+                    run.receiver.received_text("message withheld"),
+                    "{setting}: the panics were exported as spans"
+                );
+            }
+            assert_no_value_left(&run, &setting);
+
+            let lines = log_lines(&run);
+            assert!(!lines.is_empty(), "{setting}: {}", run.output.stderr);
+            // At TRACE, the template's own detail remains and dependencies stay at WARN.
+            for line in &lines {
+                let target = line["target"].as_str().unwrap_or_default();
+                let level_of_line = line["level"].as_str().unwrap_or_default();
+                if [
+                    "hyper",
+                    "h2",
+                    "lambda_runtime",
+                    "tokio",
+                    "reqwest",
+                    "opentelemetry",
+                ]
+                .iter()
+                .any(|dependency| target.starts_with(dependency))
+                {
+                    assert!(
+                        matches!(level_of_line, "WARN" | "ERROR"),
+                        "{setting}: a dependency's {level_of_line} line: {line}"
+                    );
+                }
+            }
+            // Every line the processor writes sits in its record's span.
+            let processor_lines: Vec<&Value> = lines
+                .iter()
+                .filter(|line| line["attribute"].is_string())
+                .collect();
+            let expected = match level {
+                "TRACE" => 5,
+                "DEBUG" => 4,
+                "INFO" => 3,
+                "WARN" => 2,
+                _ => 1,
+            };
+            assert_eq!(
+                processor_lines.len(),
+                expected,
+                "{setting}: {}",
+                run.output.stderr
+            );
+            for line in processor_lines {
+                assert_eq!(line["eventId"], event_id(1), "{setting}: {line}");
+                assert_eq!(line["sequenceNumber"], sequence_number(1), "{setting}: {line}");
+                assert_eq!(line["operation"], "INSERT", "{setting}: {line}");
+                assert_eq!(line["requestId"], "req-logs", "{setting}: {line}");
+            }
+            // The panic hook's line names where, never what.
+            let panic_lines: Vec<&Value> = lines
+                .iter()
+                .filter(|line| {
+                    line["message"]
+                        .as_str()
+                        .is_some_and(|text| text.starts_with("panic at "))
+                })
+                .collect();
+            assert_eq!(panic_lines.len(), 2, "{setting}: {}", run.output.stderr);
+            assert!(panic_lines.iter().all(|line| {
+                line["panic.location"]
+                    .as_str()
+                    .is_some_and(|location| location.contains("src/testing/scripted.rs:"))
+            }));
+        }
+    }
+}
+
+#[test]
+fn at_trace_the_raw_event_is_logged_only_when_asked_for() {
+    let run = careless_run("TRACE", false, |command| {
+        command.env("PROCESSOR_LOG_RAW_EVENTS", "true");
+    });
+    assert!(
+        run.output
+            .stderr
+            .contains("PROCESSOR_LOG_RAW_EVENTS=true: at TRACE, lambda_runtime logs each raw event"),
+        "a start-up line says the opt-in is on: {}",
+        run.output.stderr
+    );
+    assert!(
+        run.output.stderr.contains("raw JSON event received from Lambda") && run.output.stderr.contains(NOTE),
+        "the raw events are there, which shows the search would find them: {}",
+        run.output.stderr
+    );
+}
+
+#[test]
+fn with_error_sources_allowed_the_panic_messages_reach_the_logs_and_the_error() {
+    let run = careless_run("INFO", false, |command| {
+        command.env("PROCESSOR_LOG_ERROR_SOURCES", "true");
+    });
+    let message = post(&run, "req-unwrap").json()["errorMessage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains(UNWRAPPED_NUMBER), "{message}");
+    assert!(
+        run.output.stderr.contains(PANICKED_STATUS),
+        "{}",
+        run.output.stderr
     );
 }

@@ -44,6 +44,7 @@ where
         format: LogFormat::Json,
         filter: "info".into(),
         lambda_level: None,
+        ..LogSettings::default()
     };
     let output = LogOutput {
         writer,

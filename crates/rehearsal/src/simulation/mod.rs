@@ -184,6 +184,7 @@ async fn run(
         format: LogFormat::Json,
         filter: "info".into(),
         lambda_level: None,
+        ..LogSettings::default()
     };
     let output = LogOutput {
         writer: logs.clone(),
