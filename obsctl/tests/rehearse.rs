@@ -171,6 +171,45 @@ fn the_command_prints_the_timeline_and_the_notifications() {
 }
 
 #[test]
+fn panics_a_scenario_scripts_are_counted_in_the_report_and_never_printed() {
+    let scratch = tempfile::tempdir().unwrap();
+    let scenario = scratch.path().join("panics.json");
+    std::fs::write(
+        &scenario,
+        r#"{"description": "Two panicking records.", "duration_minutes": 10, "shards": 1,
+            "traffic": [{"from_minute": 0, "records_per_second": 2}], "record_latency_ms": 2,
+            "panics": [{"at_minute": 2}, {"at_minute": 4}],
+            "expected_alarms": []}"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_obsctl"))
+        .arg("rehearse")
+        .arg(&scenario)
+        .env("RUST_BACKTRACE", "1")
+        .current_dir(repository())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("the processor panicked "))
+        .unwrap_or_else(|| panic!("no panic count: {text}"));
+    let count: usize = line
+        .trim_start_matches("the processor panicked ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count >= 2, "each panicking record panics at least once: {line}");
+}
+
+#[test]
 fn a_bad_scenario_is_a_clear_error() {
     let scratch = tempfile::tempdir().unwrap();
     let path = scratch.path().join("bad.json");

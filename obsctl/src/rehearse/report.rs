@@ -29,6 +29,13 @@ pub fn text(outcome: &Outcome, elapsed: Duration) -> String {
         rehearsal.invocations,
         rehearsal.dead_letters_summary(),
     );
+    if rehearsal.scripted_panics > 0 {
+        let _ = writeln!(
+            out,
+            "the processor panicked {} time(s), as the scenario scripts: each caught by the function and counted in PanicsCaught",
+            rehearsal.scripted_panics
+        );
+    }
     let _ = writeln!(out);
     let width = outcome
         .alarms

@@ -149,18 +149,27 @@ async fn run_attempt<P: RecordProcessor>(
     time_left: Duration,
     panic_messages: bool,
 ) -> Attempt {
+    // Each panic is described as soon as it is caught, with the location the hook noted for it;
+    // whatever was noted before (a panic a spawned task's runtime caught) is forgotten first.
     let panicked = |payload: Box<dyn std::any::Any + Send>| {
         Attempt::Panicked(panics::describe_caught(payload.as_ref(), panic_messages))
     };
+    panics::forget_location();
     let future = match std::panic::catch_unwind(AssertUnwindSafe(|| processor.process(record))) {
         Ok(future) => future,
         Err(panic) => return panicked(panic),
     };
     let mut bounded = Box::pin(tokio::time::timeout(time_left, future));
-    let polled = AssertUnwindSafe(bounded.as_mut()).catch_unwind().await;
+    let polling = std::future::poll_fn(|context| {
+        panics::forget_location();
+        bounded.as_mut().poll(context)
+    });
+    let polled = AssertUnwindSafe(polling).catch_unwind().await.map_err(panicked);
+    panics::forget_location();
     let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(bounded)));
     match (polled, dropped) {
-        (Err(panic), _) | (Ok(_), Err(panic)) => panicked(panic),
+        (Err(attempt), _) => attempt,
+        (Ok(_), Err(panic)) => panicked(panic),
         (Ok(Ok(Ok(()))), Ok(())) => Attempt::Succeeded,
         (Ok(Ok(Err(error))), Ok(())) => Attempt::Failed(error),
         (Ok(Err(_elapsed)), Ok(())) => Attempt::TimedOut,

@@ -45,7 +45,7 @@ pub use observer::{
 pub use outcome::{BatchOutcome, Disposition, Stop};
 pub(crate) use panics::{
     describe as describe_panic, describe_caught as describe_caught_panic,
-    note_location as note_panic_location,
+    forget_location as forget_panic_location, note_location as note_panic_location,
 };
 pub use stop_reason::StopReason;
 

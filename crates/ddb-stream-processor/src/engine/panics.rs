@@ -24,6 +24,12 @@ pub(crate) fn note_location(location: String) {
     LAST_LOCATION.with(|last| *last.borrow_mut() = Some(location));
 }
 
+/// Forgets a location noted for a panic that nothing here caught (one a spawned task's runtime
+/// caught, say), so that it is never given to a later panic the hook did not see on this thread.
+pub(crate) fn forget_location() {
+    LAST_LOCATION.with(|last| last.borrow_mut().take());
+}
+
 /// Takes the location the hook noted for the panic just caught on this thread.
 fn take_location() -> Option<String> {
     LAST_LOCATION.with(|last| last.borrow_mut().take())
@@ -84,6 +90,17 @@ mod tests {
         assert_eq!(
             describe(None, number.as_ref(), true),
             "at an unknown location: a panic with a payload that is not a string"
+        );
+    }
+
+    #[test]
+    fn a_forgotten_location_is_never_given_to_a_later_panic() {
+        note_location("src/spawned.rs:9:9".into());
+        forget_location();
+        let payload: Box<dyn Any + Send> = Box::new("later");
+        assert_eq!(
+            describe_caught(payload.as_ref(), true),
+            "at an unknown location: later"
         );
     }
 

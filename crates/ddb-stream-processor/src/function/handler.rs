@@ -22,7 +22,9 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, Span, error, field, info, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::engine::{BatchEngine, BatchOutcome, Disposition, EngineConfig, describe_caught_panic};
+use crate::engine::{
+    BatchEngine, BatchOutcome, Disposition, EngineConfig, describe_caught_panic, forget_panic_location,
+};
 use crate::lambda::batch_response;
 use crate::lambda::event::{BatchFacts, ParsedEvent, count_records_leniently, parse_event};
 use crate::lambda::invocation_error::InvocationError;
@@ -177,6 +179,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
                     .instrument(span.clone()),
             ),
         );
+        forget_panic_location();
         let caught = router::scope(Arc::clone(&collected), run.catch_unwind()).await;
         let (result, handler_panicked) = match caught {
             Ok(result) => (result, false),

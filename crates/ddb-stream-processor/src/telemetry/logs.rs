@@ -82,53 +82,76 @@ impl Default for LogSettings {
     }
 }
 
-/// Dependencies whose lines stay at WARN when the level is more verbose, unless the filter names
-/// them: their DEBUG and TRACE lines are connection chatter, and some carry payloads (the AWS SDK's
-/// request and response bodies). Each is a target prefix (`hyper` covers `hyper_util`, `aws_` every
-/// AWS crate).
+/// Dependencies whose lines stay at WARN and ERROR, whatever the level, unless the filter names them
+/// by target: their DEBUG and TRACE lines are connection chatter, and some carry payloads (the AWS
+/// SDK's request and response bodies, lambda_runtime's raw event). A name ending in `*` covers every
+/// crate it starts (`aws_*`: `aws_config`, `aws_smithy_runtime`, `aws_sdk_dynamodb`, …).
 pub const QUIET_DEPENDENCIES: &[&str] = &[
-    "aws_",
+    "aws_*",
     "h2",
     "hyper",
+    "hyper_util",
     "lambda_runtime",
+    "lambda_runtime_api_client",
     "mio",
-    "opentelemetry",
+    "opentelemetry*",
     "reqwest",
     "rustls",
     "tokio",
+    "tokio_util",
     "tonic",
     "tower",
+    "tower_http",
     "want",
 ];
 
-/// The filter directives in force: `directives` as configured, with [`QUIET_DEPENDENCIES`] kept at
-/// WARN when its level (the one without a target) is more verbose and the directives do not name
-/// them. With `raw_events`, lambda_runtime follows that level like the template's own code.
-fn effective_filter(directives: &str, raw_events: bool) -> String {
-    let level = directives
-        .split(',')
-        .filter_map(|directive| directive.trim().parse::<LevelFilter>().ok())
-        .next_back();
-    let Some(level) = level.filter(|level| *level > LevelFilter::WARN) else {
-        return directives.to_owned();
-    };
-    let named = |target: &str| {
-        directives
+/// Keeps [`QUIET_DEPENDENCIES`] at WARN: a line of theirs below WARN passes only when one of the
+/// filter's directives names its target (`hyper=debug` names `hyper::proto::h1`; a directive with a
+/// span condition, `hyper[conn]=debug`, names nothing everywhere). A filter of its own, not
+/// directives added to the configured ones, so that no rule of the configured filter (a span
+/// condition such as `[record]=trace` enables every target inside the span) can lift it. With
+/// `raw_events`, lambda_runtime is not kept quiet.
+struct QuietDependencies {
+    /// The targets the configured filter names, without span conditions.
+    named: Vec<String>,
+    raw_events: bool,
+}
+
+impl QuietDependencies {
+    fn new(directives: &str, raw_events: bool) -> Self {
+        let named = directives
             .split(',')
-            .any(|directive| directive.trim().split(['=', '[']).next() == Some(target))
-    };
-    let mut effective = directives.to_owned();
-    for dependency in QUIET_DEPENDENCIES {
-        if !named(dependency) {
-            let dependency_level = if raw_events && *dependency == "lambda_runtime" {
-                level
-            } else {
-                LevelFilter::WARN
-            };
-            effective.push_str(&format!(",{dependency}={dependency_level}"));
-        }
+            .filter(|directive| !directive.contains('['))
+            .filter_map(|directive| directive.split_once('='))
+            .map(|(target, _)| target.trim().to_owned())
+            .filter(|target| !target.is_empty())
+            .collect();
+        Self { named, raw_events }
     }
-    effective
+
+    fn allows(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        if *metadata.level() <= tracing::Level::WARN {
+            return true;
+        }
+        let target = metadata.target();
+        let krate = target.split("::").next().unwrap_or(target);
+        if self.raw_events && krate == "lambda_runtime" {
+            return true;
+        }
+        let quiet = QUIET_DEPENDENCIES
+            .iter()
+            .any(|dependency| match dependency.strip_suffix('*') {
+                Some(prefix) => krate.starts_with(prefix),
+                None => krate == *dependency,
+            });
+        !quiet
+            || self.named.iter().any(|named| {
+                target == named
+                    || target
+                        .strip_prefix(named.as_str())
+                        .is_some_and(|rest| rest.starts_with("::"))
+            })
+    }
 }
 
 /// The template's own spans (the invocation's, each record's) are open for the logs at any level,
@@ -450,9 +473,11 @@ where
 {
     // The filter was validated when the settings were read.
     let raw_events = settings.raw_events;
+    let quiet = QuietDependencies::new(&settings.filter, raw_events);
     let filter = EnvFilter::builder()
-        .parse_lossy(effective_filter(&settings.filter, raw_events))
+        .parse_lossy(&settings.filter)
         .or(filter_fn(is_a_template_span))
+        .and(filter_fn(move |metadata| quiet.allows(metadata)))
         .and(filter_fn(is_not_a_repeated_failure))
         .and(filter_fn(move |metadata| {
             raw_events || is_not_a_raw_event(metadata)
@@ -528,9 +553,16 @@ pub(crate) fn init(settings: &LogSettings, traces: Option<&Traces>) {
         clock: Arc::new(SystemClock),
         ansi: std::io::stderr().is_terminal() && settings.format == LogFormat::Text,
     };
-    if tracing::subscriber::set_global_default(subscriber(settings, output, traces)).is_ok() {
-        install_panic_hook(settings.panic_messages);
+    if tracing::subscriber::set_global_default(subscriber(settings, output, traces)).is_err() {
+        // Another subscriber was installed first (`lambda_runtime::tracing::init_default_subscriber`
+        // in `main`, say): its filter lets through what this one would keep out.
+        eprintln!(
+            "ddb-stream-processor: another tracing subscriber was installed before run(); the \
+             template's log format, level caps and raw-event guard do not apply to it"
+        );
     }
+    // Installed whatever subscriber is in place: the default hook would print the panic's message.
+    install_panic_hook(settings.panic_messages);
 }
 
 /// Reports panics as ERROR events, so they carry the current record's span and the log format,
@@ -712,32 +744,62 @@ mod tests {
 
     #[test]
     fn verbose_levels_keep_dependencies_at_warn_unless_the_filter_names_them() {
-        let caps = |filter: &str| effective_filter(filter, false);
-        assert_eq!(caps("warn"), "warn", "nothing to keep quiet at WARN");
-        assert_eq!(caps("my_crate=debug"), "my_crate=debug", "no level for the rest");
-        let trace = caps("trace");
-        for dependency in QUIET_DEPENDENCIES {
-            assert!(trace.contains(&format!(",{dependency}=warn")), "{trace}");
-        }
-        let named = caps("trace,hyper=debug");
-        assert!(
-            named.contains("hyper=debug") && !named.contains("hyper=warn"),
-            "{named}"
-        );
-        assert!(effective_filter("debug", true).contains(",lambda_runtime=debug"));
-
-        let lines = lines(&json("trace"), || {
+        let chatter = || {
             tracing::debug!(target: "hyper::proto::h1", "parsed 3 headers");
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "request body");
+            tracing::trace!(target: "h2o_kitchen", "not a dependency");
             tracing::warn!(target: "hyper::proto::h1", "connection reset");
+            let record = info_span!("record", eventId = "e-1");
+            let _record = record.enter();
+            tracing::trace!(target: "aws_smithy_runtime::http", "inside a record");
             tracing::trace!("the template's own detail");
-        });
-        let messages: Vec<String> = lines
-            .iter()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["message"].to_string())
-            .collect();
+        };
+        let messages = |filter: &str| -> Vec<String> {
+            lines(&json(filter), chatter)
+                .iter()
+                .map(|line| {
+                    serde_json::from_str::<Value>(line).unwrap()["message"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        let quiet = [
+            "not a dependency",
+            "connection reset",
+            "the template's own detail",
+        ];
+        for filter in [
+            "trace",
+            "trace,",
+            "TRACE",
+            "info,[record]=trace,trace",
+            "trace,[record]=trace",
+            "trace,hyper[conn]=debug",
+            "trace,aws_=trace",
+        ] {
+            assert_eq!(messages(filter), quiet, "{filter}");
+        }
         assert_eq!(
-            messages,
-            ["\"connection reset\"", "\"the template's own detail\""]
+            messages("trace,hyper=debug"),
+            [
+                "parsed 3 headers",
+                "not a dependency",
+                "connection reset",
+                "the template's own detail"
+            ],
+            "named by target"
+        );
+        assert_eq!(
+            messages("trace,aws_smithy_runtime=trace"),
+            [
+                "request body",
+                "not a dependency",
+                "connection reset",
+                "inside a record",
+                "the template's own detail"
+            ]
         );
     }
 

@@ -12,6 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use ddb_stream_processor::telemetry::logs::QUIET_DEPENDENCIES;
 use ddb_stream_processor::testing::records::{event_id, event_json, record_json, sequence_number};
 use serde_json::{Value, json};
 
@@ -206,8 +207,9 @@ const KEY_PREFIX: &str = "ITEM#";
 
 /// Four invocations of a careless processor: it logs at every level, decodes with `.unwrap()`,
 /// panics with a value, and fails with serde_dynamo's errors as sources; `level` is Lambda's
-/// application log level, `traces` turns the OTLP export on.
-fn careless_run(level: &str, traces: bool, configure: impl FnOnce(&mut Command)) -> Run {
+/// application log level (or, as `RUST_LOG=…`, a tracing filter), `traces` the record spans
+/// exported (`PROCESSOR_TRACE_RECORDS`), or no export at all.
+fn careless_run(level: &str, traces: Option<&str>, configure: impl FnOnce(&mut Command)) -> Run {
     let receiver = OtlpReceiver::start();
     let api = RuntimeApi::start();
     api.enqueue(
@@ -243,14 +245,17 @@ fn careless_run(level: &str, traces: bool, configure: impl FnOnce(&mut Command))
         )]),
     );
     let mut command = lambda_command(&api);
+    match level.strip_prefix("RUST_LOG=") {
+        Some(filter) => command.env("RUST_LOG", filter),
+        None => command.env("AWS_LAMBDA_LOG_LEVEL", level),
+    };
     command
-        .env("AWS_LAMBDA_LOG_LEVEL", level)
         .env("PROCESSOR_RETRY_BASE_DELAY_MS", "1")
         .env("AWS_REGION", "eu-west-1");
-    if traces {
+    if let Some(records) = traces {
         command
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
-            .env("PROCESSOR_TRACE_RECORDS", "all");
+            .env("PROCESSOR_TRACE_RECORDS", records);
     }
     configure(&mut command);
     let function = RunningFunction::start(command);
@@ -314,12 +319,19 @@ fn log_lines(run: &Run) -> Vec<Value> {
 
 #[test]
 fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() {
-    for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] {
-        for traces in [false, true] {
-            let setting = format!(
-                "AWS_LAMBDA_LOG_LEVEL={level}, traces {}",
-                if traces { "on" } else { "off" }
-            );
+    // A span condition in RUST_LOG enables every target inside the span for EnvFilter: the
+    // dependencies must stay quiet there too.
+    let levels = [
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "WARN",
+        "ERROR",
+        "RUST_LOG=trace,[record]=trace",
+    ];
+    for level in levels {
+        for traces in [None, Some("all"), Some("sampled")] {
+            let setting = format!("{level}, record spans exported: {traces:?}");
             let run = careless_run(level, traces, |_| {});
 
             // The failures happened and were reported as they should be.
@@ -341,7 +353,7 @@ fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() 
                 json!({"batchItemFailures": [{"itemIdentifier": sequence_number(6)}]}),
                 "{setting}"
             );
-            if traces {
+            if traces.is_some() {
                 assert!(
                     run.receiver.received_text("message withheld"),
                     "{setting}: the panics were exported as spans"
@@ -355,17 +367,14 @@ fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() 
             for line in &lines {
                 let target = line["target"].as_str().unwrap_or_default();
                 let level_of_line = line["level"].as_str().unwrap_or_default();
-                if [
-                    "hyper",
-                    "h2",
-                    "lambda_runtime",
-                    "tokio",
-                    "reqwest",
-                    "opentelemetry",
-                ]
-                .iter()
-                .any(|dependency| target.starts_with(dependency))
-                {
+                let krate = target.split("::").next().unwrap_or_default();
+                let quiet = QUIET_DEPENDENCIES
+                    .iter()
+                    .any(|dependency| match dependency.strip_suffix('*') {
+                        Some(prefix) => krate.starts_with(prefix),
+                        None => krate == *dependency,
+                    });
+                if quiet {
                     assert!(
                         matches!(level_of_line, "WARN" | "ERROR"),
                         "{setting}: a dependency's {level_of_line} line: {line}"
@@ -378,7 +387,7 @@ fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() 
                 .filter(|line| line["attribute"].is_string())
                 .collect();
             let expected = match level {
-                "TRACE" => 5,
+                "TRACE" | "RUST_LOG=trace,[record]=trace" => 5,
                 "DEBUG" => 4,
                 "INFO" => 3,
                 "WARN" => 2,
@@ -417,7 +426,7 @@ fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() 
 
 #[test]
 fn at_trace_the_raw_event_is_logged_only_when_asked_for() {
-    let run = careless_run("TRACE", false, |command| {
+    let run = careless_run("TRACE", None, |command| {
         command.env("PROCESSOR_LOG_RAW_EVENTS", "true");
     });
     assert!(
@@ -436,7 +445,7 @@ fn at_trace_the_raw_event_is_logged_only_when_asked_for() {
 
 #[test]
 fn with_error_sources_allowed_the_panic_messages_reach_the_logs_and_the_error() {
-    let run = careless_run("INFO", false, |command| {
+    let run = careless_run("INFO", None, |command| {
         command.env("PROCESSOR_LOG_ERROR_SOURCES", "true");
     });
     let message = post(&run, "req-unwrap").json()["errorMessage"]

@@ -106,6 +106,9 @@ pub struct Rehearsal {
     pub records: usize,
     /// Invocations of the function.
     pub invocations: usize,
+    /// Panics of the processor the scenario scripted (each caught by the function, counted in
+    /// PanicsCaught, and kept off stderr).
+    pub scripted_panics: usize,
 }
 
 impl Rehearsal {
@@ -192,6 +195,7 @@ async fn run(
         ansi: false,
     };
     let _logging = tracing::subscriber::set_default(subscriber(&log_settings, output, None));
+    processor::silence_scripted_panics();
 
     let shards = stream::generate(scenario, START_MS);
     let records: usize = shards.iter().map(Vec::len).sum();
@@ -216,11 +220,12 @@ async fn run(
         .collect();
 
     let store = Arc::new(Mutex::new(MetricStore::new()));
+    let processor = Arc::new(ScenarioProcessor::new(Arc::new(scenario.clone()), clock));
     let service = Service {
         deployment: deployment.clone(),
         names: names.clone(),
         clock,
-        processor: Arc::new(ScenarioProcessor::new(Arc::new(scenario.clone()), clock)),
+        processor: Arc::clone(&processor),
         metrics_config: MetricsConfig {
             namespace: names.namespace.clone(),
             service: names.function_name.clone(),
@@ -292,6 +297,7 @@ async fn run(
         end_ms,
         records,
         invocations,
+        scripted_panics: processor.panics(),
     }
 }
 

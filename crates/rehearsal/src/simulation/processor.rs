@@ -2,6 +2,8 @@
 //! at each simulated moment.
 
 use std::sync::Arc;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ddb_stream_processor::{ChangeRecord, RecordError, RecordProcessor};
@@ -15,17 +17,45 @@ pub(crate) const POISON_ATTRIBUTE: &str = "poison";
 /// The attribute of a record's new image that makes its processing panic.
 pub(crate) const PANIC_ATTRIBUTE: &str = "panic";
 
+/// The message of the panic a scenario's panicking record causes.
+const SCRIPTED_PANIC: &str = "the scenario's panicking record";
+
+/// Keeps the panics scenarios script off stderr: the process's panic hook (the default one prints
+/// each, with a backtrace when RUST_BACKTRACE is set) is called for any other panic, and the
+/// rehearsal counts its own instead ([`ScenarioProcessor::panics`]). Installed once per process.
+pub(crate) fn silence_scripted_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&SCRIPTED_PANIC) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Does the scenario's work for each record: its latency, its dependency's failures and slowness,
 /// and its poison and panicking records.
 #[derive(Debug)]
 pub(crate) struct ScenarioProcessor {
     scenario: Arc<Scenario>,
     clock: SimulatedClock,
+    panics: AtomicUsize,
 }
 
 impl ScenarioProcessor {
     pub(crate) fn new(scenario: Arc<Scenario>, clock: SimulatedClock) -> Self {
-        Self { scenario, clock }
+        Self {
+            scenario,
+            clock,
+            panics: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many times a panicking record made the processor panic.
+    pub(crate) fn panics(&self) -> usize {
+        self.panics.load(Ordering::Relaxed)
     }
 
     fn flag(record: &ChangeRecord, attribute: &str) -> bool {
@@ -58,7 +88,8 @@ impl RecordProcessor for ScenarioProcessor {
         ))
         .await;
         if Self::flag(record, PANIC_ATTRIBUTE) {
-            panic!("the scenario's panicking record");
+            self.panics.fetch_add(1, Ordering::Relaxed);
+            std::panic::panic_any(SCRIPTED_PANIC);
         }
         if Self::flag(record, POISON_ATTRIBUTE) {
             return Err(RecordError::permanent("the scenario's poison record"));

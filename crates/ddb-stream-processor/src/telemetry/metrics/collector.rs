@@ -305,4 +305,86 @@ mod tests {
         assert_eq!(first.snapshot()[0].value, Recorded::Counter(1));
         assert_eq!(second.snapshot()[0].value, Recorded::Counter(7));
     }
+
+    #[test]
+    fn counters_set_absolutely_never_go_down_and_gauges_move_both_ways() {
+        let collected = InvocationMetrics::with_seed(10, 1);
+        ::metrics::with_local_recorder(&collected, || {
+            let seen = ::metrics::counter!("Seen");
+            seen.absolute(10);
+            seen.absolute(4);
+            seen.increment(1);
+            let depth = ::metrics::gauge!("Depth");
+            depth.increment(2.0);
+            depth.increment(0.5);
+            depth.decrement(1.0);
+        });
+        let snapshot = collected.snapshot();
+        assert_eq!(snapshot[0].name, "Depth");
+        assert_eq!(snapshot[0].value, Recorded::Gauge(1.5));
+        assert_eq!(snapshot[1].name, "Seen");
+        assert_eq!(snapshot[1].value, Recorded::Counter(11));
+    }
+
+    #[test]
+    fn every_kind_of_metric_keeps_the_unit_it_was_described_with() {
+        let collected = InvocationMetrics::with_seed(10, 1);
+        ::metrics::with_local_recorder(&collected, || {
+            ::metrics::describe_counter!("Bytes", Unit::Bytes, "bytes written");
+            ::metrics::describe_gauge!("Queue", Unit::Count, "queue depth");
+            ::metrics::describe_histogram!("Wait", Unit::Seconds, "wait");
+            ::metrics::counter!("Bytes").increment(1);
+            ::metrics::gauge!("Queue").set(1.0);
+            ::metrics::histogram!("Wait").record(1.0);
+            ::metrics::counter!("Plain").increment(1);
+        });
+        let units: Vec<(String, Option<Unit>)> = collected
+            .snapshot()
+            .into_iter()
+            .map(|metric| (metric.name, metric.unit))
+            .collect();
+        assert_eq!(
+            units,
+            [
+                ("Bytes".to_owned(), Some(Unit::Bytes)),
+                ("Plain".to_owned(), None),
+                ("Queue".to_owned(), Some(Unit::Count)),
+                ("Wait".to_owned(), Some(Unit::Seconds)),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_histogram_key_keeps_its_own_sample() {
+        let collected = InvocationMetrics::with_seed(10, 1);
+        ::metrics::with_local_recorder(&collected, || {
+            ::metrics::histogram!("Latency", "route" => "a").record(1.0);
+            ::metrics::histogram!("Latency", "route" => "b").record(2.0);
+            ::metrics::histogram!("Latency", "route" => "a").record(3.0);
+        });
+        let samples: Vec<(Vec<(String, String)>, Recorded)> = collected
+            .snapshot()
+            .into_iter()
+            .map(|metric| (metric.labels, metric.value))
+            .collect();
+        assert_eq!(
+            samples,
+            [
+                (
+                    vec![("route".to_owned(), "a".to_owned())],
+                    Recorded::Distribution {
+                        samples: vec![1.0, 3.0],
+                        recorded: 2
+                    }
+                ),
+                (
+                    vec![("route".to_owned(), "b".to_owned())],
+                    Recorded::Distribution {
+                        samples: vec![2.0],
+                        recorded: 1
+                    }
+                ),
+            ]
+        );
+    }
 }

@@ -314,3 +314,75 @@ fn to_emf(metric: RecordedMetric) -> emf::Metric {
         values,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(collected: &InvocationMetrics, name: &str) -> u64 {
+        collected
+            .snapshot()
+            .into_iter()
+            .find_map(|metric| match metric.value {
+                Recorded::Counter(value) if metric.name == name => Some(value),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    }
+
+    #[test]
+    fn a_panic_of_the_handler_itself_counts_with_the_processors_panics() {
+        let outcome = BatchOutcome {
+            batch_size: 4,
+            succeeded: 1,
+            failed: 2,
+            retries: 0,
+            panics: 2,
+            stop: None,
+            disposition: Disposition::Complete,
+            record_times: Vec::new(),
+        };
+        let collected = InvocationMetrics::with_seed(10, 1);
+        let summary = InvocationSummary {
+            outcome: Some(&outcome),
+            handler_panicked: true,
+            ..InvocationSummary::default()
+        };
+        ::metrics::with_local_recorder(&collected, || record_invocation(&summary));
+        assert_eq!(counter(&collected, PANICS_CAUGHT.name), 3);
+    }
+
+    #[test]
+    fn a_business_metric_in_a_unit_cloudwatch_lacks_is_converted_with_its_values() {
+        let metric = |value: Recorded| RecordedMetric {
+            name: "LookupTime".into(),
+            labels: Vec::new(),
+            unit: Some(::metrics::Unit::Nanoseconds),
+            value,
+        };
+        let converted = to_emf(metric(Recorded::Counter(1_500)));
+        assert_eq!(converted.unit, emf::Unit::Microseconds);
+        assert_eq!(converted.values, emf::Values::Single(1.5));
+        assert_eq!(
+            to_emf(metric(Recorded::Gauge(2_000.0))).values,
+            emf::Values::Single(2.0)
+        );
+        assert_eq!(
+            to_emf(metric(Recorded::Distribution {
+                samples: vec![1_000.0, 3_000.0],
+                recorded: 2
+            }))
+            .values,
+            emf::Values::Samples(vec![1.0, 3.0])
+        );
+        let undeclared = RecordedMetric {
+            unit: None,
+            ..metric(Recorded::Counter(7))
+        };
+        let undeclared = to_emf(undeclared);
+        assert_eq!(
+            (undeclared.unit, undeclared.values),
+            (emf::Unit::None, emf::Values::Single(7.0))
+        );
+    }
+}
