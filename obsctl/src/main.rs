@@ -50,6 +50,10 @@ enum Command {
         /// Also write the report, the dashboards drawn over the rehearsal, as one HTML file.
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// Also render that report with headless Chromium into a PNG file (CHROMIUM names the
+        /// binary; Debian's chromium by default), as docs/rehearsal-report.png is made.
+        #[arg(long, value_name = "FILE.png")]
+        picture: Option<PathBuf>,
         /// A template parameter or placeholder value, e.g. `--var BatchSize=500`.
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
@@ -163,8 +167,17 @@ fn main() -> ExitCode {
         Command::Rehearse {
             scenario,
             report,
+            picture,
             vars,
-        } => run_rehearse(&cli.repo, &scenario, report.as_deref(), &vars),
+        } => run_rehearse(
+            &cli.repo,
+            &scenario,
+            Outputs {
+                report: report.as_deref(),
+                picture: picture.as_deref(),
+            },
+            &vars,
+        ),
         Command::Redrive(args) => run_redrive(&args),
         Command::Apply { target, dry_run } => run_remote(
             &cli.repo,
@@ -339,7 +352,13 @@ impl obsctl::redrive::Progress for RedriveProgress {
     }
 }
 
-fn run_rehearse(repo: &Path, scenario: &Path, report: Option<&Path>, vars: &[(String, String)]) -> ExitCode {
+/// What `obsctl rehearse` writes besides its text report.
+struct Outputs<'a> {
+    report: Option<&'a Path>,
+    picture: Option<&'a Path>,
+}
+
+fn run_rehearse(repo: &Path, scenario: &Path, outputs: Outputs<'_>, vars: &[(String, String)]) -> ExitCode {
     if let Err(code) = check_repository(repo, "rehearse") {
         return code;
     }
@@ -362,28 +381,31 @@ fn run_rehearse(repo: &Path, scenario: &Path, report: Option<&Path>, vars: &[(St
     if interactive {
         eprintln!();
     }
-    match outcome {
-        Ok(outcome) => {
-            print!("{}", obsctl::rehearse::report::text(&outcome, started.elapsed()));
-            let Some(path) = report else {
-                return ExitCode::SUCCESS;
-            };
-            let written =
-                obsctl::rehearse::report_html::page(&outcome, &outcome.dashboards).and_then(|page| {
-                    std::fs::write(path, page)
-                        .map_err(|error| format!("cannot write {}: {error}", path.display()))
-                });
-            match written {
-                Ok(()) => {
-                    println!("report: {}", path.display());
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("obsctl rehearse: {error}");
-                    ExitCode::from(2)
-                }
-            }
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("obsctl rehearse: {error}");
+            return ExitCode::from(2);
         }
+    };
+    print!("{}", obsctl::rehearse::report::text(&outcome, started.elapsed()));
+    if outputs.report.is_none() && outputs.picture.is_none() {
+        return ExitCode::SUCCESS;
+    }
+    let written = obsctl::rehearse::report_html::page(&outcome, &outcome.dashboards).and_then(|page| {
+        if let Some(path) = outputs.report {
+            std::fs::write(path, &page)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+            println!("report: {}", path.display());
+        }
+        if let Some(path) = outputs.picture {
+            obsctl::rehearse::picture::take(&page, path)?;
+            println!("picture: {}", path.display());
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("obsctl rehearse: {error}");
             ExitCode::from(2)

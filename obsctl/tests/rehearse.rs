@@ -9,6 +9,7 @@ use std::process::Command;
 
 use obsctl::definitions::Definitions;
 use obsctl::rehearse;
+use obsctl::rehearse::alarms::AlarmVerdict;
 use rehearsal::cloudwatch::alarm_evaluation::AlarmState;
 use rehearsal::scenario::ExpectedAlarm;
 
@@ -77,6 +78,18 @@ fn each_scenario_fires_exactly_its_alarms_within_their_minutes() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// The notifications an alarm sends after its first evaluation (the one that takes a new alarm out
+/// of INSUFFICIENT_DATA, as after a deploy), by state.
+fn later_notifications(alarm: &AlarmVerdict) -> Vec<String> {
+    let first_evaluation = alarm.changes.first().map(|change| change.at_ms);
+    alarm
+        .notifications
+        .iter()
+        .filter(|notification| Some(notification.at_ms) != first_evaluation)
+        .map(|notification| notification.state.to_string())
+        .collect()
+}
+
 /// What is wrong with one scenario's alarms.
 fn check(path: &Path) -> Vec<String> {
     let outcome = rehearse::run(&repository(), path, &BTreeMap::new(), &|_| {}).unwrap();
@@ -97,6 +110,13 @@ fn check(path: &Path) -> Vec<String> {
             if let Some(minute) = fired {
                 problems.push(format!(
                     "{name}: {} fired at minute {minute} unexpectedly",
+                    alarm.name
+                ));
+            }
+            let sent = later_notifications(alarm);
+            if !sent.is_empty() {
+                problems.push(format!(
+                    "{name}: {} sent {sent:?} in a scenario where nobody should hear from it",
                     alarm.name
                 ));
             }
@@ -129,6 +149,14 @@ fn check(path: &Path) -> Vec<String> {
             }
         }
         let at_the_end = alarm.changes.last().map(|change| change.to);
+        let sent = later_notifications(alarm);
+        let wanted = expected.expected_notifications();
+        if sent != wanted {
+            problems.push(format!(
+                "{name}: {} sent {sent:?} after its first evaluation, not {wanted:?}",
+                alarm.name
+            ));
+        }
         if expected.in_alarm_at_the_end && at_the_end != Some(AlarmState::Alarm) {
             problems.push(format!(
                 "{name}: {} is not in ALARM at the end ({at_the_end:?})",
@@ -164,7 +192,10 @@ fn the_command_prints_the_timeline_and_the_notifications() {
         .unwrap();
     assert!(dead_letter_line.contains("+06:00 ALARM"), "{dead_letter_line}");
     assert!(
-        text.contains("the alarm topic would send 16 notification(s): 2 ALARM, 14 OK"),
+        text.contains(
+            "the alarm topic would send 3 notification(s) after the alarms' first evaluation: \
+             2 ALARM, 1 OK, 0 INSUFFICIENT_DATA (and 13 at the first evaluation, as after a deploy)"
+        ),
         "{text}"
     );
     assert!(text.contains("records-failed-anomaly (approx.)"), "{text}");

@@ -5,61 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-use obsctl::rehearse::{self, report_html};
+use obsctl::rehearse::{self, picture, report_html};
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn chromium() -> PathBuf {
-    let path = PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
-    assert!(
-        path.exists(),
-        "{} not found: install Debian's chromium (.ci/test does) or set CHROMIUM",
-        path.display()
-    );
-    path
-}
-
-/// Runs Chromium headless on `page` with `arguments`, bounded in time; its stderr.
+/// Runs Chromium headless on `page` as `obsctl rehearse --picture` does; its exit, stdout, stderr.
 fn headless(page: &Path, profile: &Path, arguments: &[String]) -> (bool, String, String) {
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(arguments)
-        .arg(format!("file://{}", page.display()))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = picture::headless(page, profile, arguments).unwrap_or_else(|error| panic!("{error}"));
+    (run.succeeded, run.stdout, run.stderr)
 }
 
 #[test]
@@ -113,7 +69,7 @@ fn the_report_draws_every_widget_with_data_and_renders_in_chromium_without_an_er
         &html,
         &artifacts.join("profile-screenshot"),
         &[
-            "--window-size=1600,2600".into(),
+            picture::WINDOW.into(),
             format!("--screenshot={}", screenshot.display()),
         ],
     );

@@ -111,6 +111,24 @@ pub struct ExpectedAlarm {
     /// Whether it must still be in ALARM when the rehearsal ends.
     #[serde(default)]
     pub in_alarm_at_the_end: bool,
+    /// The notifications it sends after its first evaluation, in order (`ALARM`, `OK`,
+    /// `INSUFFICIENT_DATA`); by default it fires once and, unless it is in ALARM at the end, goes
+    /// back to OK once: `ALARM`, `OK`.
+    #[serde(default)]
+    pub notifications: Option<Vec<String>>,
+}
+
+impl ExpectedAlarm {
+    /// The notifications it must send after its first evaluation, in order.
+    pub fn expected_notifications(&self) -> Vec<String> {
+        self.notifications.clone().unwrap_or_else(|| {
+            let mut states = vec!["ALARM".to_owned()];
+            if !self.in_alarm_at_the_end {
+                states.push("OK".to_owned());
+            }
+            states
+        })
+    }
 }
 
 /// An arrival rate from a minute on.

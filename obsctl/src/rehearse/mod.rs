@@ -8,11 +8,13 @@
 //! - [`alarms`]: the alarms' verdicts: datapoints, state changes, notifications;
 //! - [`report`]: the text `obsctl rehearse` prints;
 //! - [`report_html`]: the self-contained HTML report that draws the dashboards over the rehearsal,
-//!   with [`metric_widget`] (a metric widget's lines) and [`logs_query`] (a log widget's table).
+//!   with [`metric_widget`] (a metric widget's lines) and [`logs_query`] (a log widget's table);
+//! - [`picture`]: that report rendered by headless Chromium into a PNG (the README's picture).
 
 pub mod alarms;
 pub mod logs_query;
 pub mod metric_widget;
+pub mod picture;
 pub mod report;
 pub mod report_html;
 pub mod template_parameters;

@@ -61,22 +61,29 @@ pub fn text(outcome: &Outcome, elapsed: Duration) -> String {
             .collect();
         let _ = writeln!(out, "{name:width$}  {first:<11}  {}", changes.join(", "));
     }
-    let notifications: Vec<_> = outcome
+    // The first evaluation of each alarm takes it out of INSUFFICIENT_DATA, as after a deploy: those
+    // notifications are counted apart from the ones the scenario causes.
+    let (first, later): (Vec<_>, Vec<_>) = outcome
         .alarms
         .iter()
-        .flat_map(|alarm| &alarm.notifications)
-        .collect();
-    let alarming = notifications
-        .iter()
-        .filter(|n| n.state == AlarmState::Alarm)
-        .count();
+        .flat_map(|alarm| {
+            let first_evaluation = alarm.changes.first().map(|change| change.at_ms);
+            alarm
+                .notifications
+                .iter()
+                .map(move |notification| (Some(notification.at_ms) == first_evaluation, notification))
+        })
+        .partition(|(first, _)| *first);
+    let count = |state: AlarmState| later.iter().filter(|(_, n)| n.state == state).count();
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "the alarm topic would send {} notification(s): {} ALARM, {} OK",
-        notifications.len(),
-        alarming,
-        notifications.len() - alarming
+        "the alarm topic would send {} notification(s) after the alarms' first evaluation: {} ALARM, {} OK, {} INSUFFICIENT_DATA (and {} at the first evaluation, as after a deploy)",
+        later.len(),
+        count(AlarmState::Alarm),
+        count(AlarmState::Ok),
+        count(AlarmState::InsufficientData),
+        first.len()
     );
     if outcome.alarms.iter().any(|alarm| alarm.approximate) {
         let _ = writeln!(

@@ -22,8 +22,11 @@
 //!   non-breaching datapoint → OK. Otherwise the real datapoints all breach but are too few: ALARM when
 //!   the oldest period of the range holds one of them (it has stayed alone long enough; the guide: "the
 //!   oldest evaluated data point is breaching and there aren't any non-breaching data points"), and
-//!   INSUFFICIENT_DATA when it does not (the guide's "avoid premature transitions to ALARM": later
-//!   datapoints may still arrive).
+//!   INSUFFICIENT_DATA when it does not (later datapoints may still arrive).
+//! - With `missing` or `ignore`, and M above 1, the guide's rule against late transitions comes
+//!   first: "the oldest available breaching datapoint during the Evaluation Periods number of data
+//!   points is at least as old as the value of Datapoints to Alarm, and all other more recent data
+//!   points are breaching or missing" → ALARM, read as LocalStack reads it ([`premature_alarm`]).
 
 use std::fmt;
 
@@ -120,6 +123,13 @@ impl EvaluationRule {
         let real_breaching = existing.iter().filter(|breach| **breach).count();
         let any_real_within = existing.iter().any(|breach| !breach);
         let filled = n - existing.len();
+        if matches!(
+            self.treat_missing_data,
+            TreatMissingData::Missing | TreatMissingData::Ignore
+        ) && premature_alarm(range, m)
+        {
+            return AlarmState::Alarm;
+        }
         match self.treat_missing_data {
             TreatMissingData::Breaching => {
                 if real_breaching + filled >= m {
@@ -159,6 +169,21 @@ impl EvaluationRule {
             }
         }
     }
+}
+
+/// The guide's rule against transitions to ALARM that come too late ("Avoiding premature transitions
+/// to alarm state"), as LocalStack implements it (`is_triggering_premature_alarm`): with `missing` or
+/// `ignore` and M above 1, the alarm goes to ALARM when the M-th most recent datapoint breaches,
+/// every datapoint before it is missing, and every one after it breaches or is missing — the oldest
+/// breaching datapoint is then at least M periods old, even if fewer than M datapoints exist.
+fn premature_alarm(range: &[Option<bool>], m: usize) -> bool {
+    if m <= 1 || range.len() < m {
+        return false;
+    }
+    let (older, recent) = range.split_at(range.len() - m);
+    older.iter().all(Option::is_none)
+        && recent.first() == Some(&Some(true))
+        && recent.iter().flatten().all(|breach| *breach)
 }
 
 #[cfg(test)]
@@ -260,6 +285,44 @@ mod tests {
     #[test]
     fn three_of_three_only_the_oldest_breaching() {
         check(3, 3, "X - - - -", [Some(Alarm), None, Some(Alarm), Some(Fine)]);
+    }
+
+    // The rule against premature transitions, as LocalStack applies it: the oldest breaching
+    // datapoint is M periods old and nothing after it is within.
+    #[test]
+    fn three_of_three_a_breaching_point_three_periods_old_with_nothing_after_it() {
+        check(
+            3,
+            3,
+            "- - X - -",
+            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
+        );
+        check(
+            3,
+            3,
+            "- - X X -",
+            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
+        );
+    }
+
+    #[test]
+    fn three_of_three_a_breaching_point_two_periods_old_is_not_enough() {
+        check(
+            3,
+            3,
+            "- - - X -",
+            [Some(Insufficient), None, Some(Alarm), Some(Fine)],
+        );
+    }
+
+    #[test]
+    fn two_of_three_a_breaching_point_two_periods_old_with_nothing_after_it() {
+        check(
+            2,
+            3,
+            "- - - X -",
+            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
+        );
     }
 
     // The second table: 2 out of 3.

@@ -32,9 +32,9 @@ use crate::lambda::event::BatchFacts;
 use crate::lambda::invocation_error::InvocationError;
 use crate::telemetry::traces::FlushOutcome;
 use catalog::{
-    BATCH_PROCESSING_TIME, BATCH_SIZE, COLD_START, DEADLINE_CHECKPOINTS, IN_PROCESS_RETRIES, ITERATOR_AGE,
-    PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED, RECORDS_PROCESSED, RECORDS_RETRIED,
-    TRACE_FLUSH_FAILURES,
+    BATCH_PROCESSING_TIME, BATCH_SIZE, COLD_START, DEADLINE_CHECKPOINTS, FIRST_RECORD_FAILURES,
+    IN_PROCESS_RETRIES, ITERATOR_AGE, PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED,
+    RECORDS_PROCESSED, RECORDS_RETRIED, TRACE_FLUSH_FAILURES,
 };
 use collector::{Recorded, RecordedMetric};
 use sink::MetricsSink;
@@ -142,11 +142,6 @@ impl Metrics {
         self
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &MetricsConfig {
-        &self.config
-    }
-
     /// The current wall-clock time.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -215,6 +210,10 @@ fn record_invocation(summary: &InvocationSummary<'_>) {
 
     ::metrics::counter!(RECORDS_PROCESSED.name).increment(count(|outcome| outcome.succeeded) as u64);
     ::metrics::counter!(RECORDS_FAILED.name).increment(count(|outcome| outcome.failed) as u64);
+    let first_record_failed = outcome
+        .and_then(|outcome| outcome.stop.as_ref())
+        .is_some_and(|stop| stop.index == 0 && stop.reason.is_record_failure());
+    ::metrics::counter!(FIRST_RECORD_FAILURES.name).increment(u64::from(first_record_failed));
     // A failed invocation hands the whole batch back, whatever the engine got done before.
     let handed_back = if summary.error.is_some() {
         batch_size.unwrap_or(0)
@@ -350,6 +349,18 @@ mod tests {
         };
         ::metrics::with_local_recorder(&collected, || record_invocation(&summary));
         assert_eq!(counter(&collected, PANICS_CAUGHT.name), 3);
+    }
+
+    #[test]
+    fn disabled_metrics_flush_nothing() {
+        let metrics = Metrics::disabled();
+        let collected = metrics.start_invocation();
+        ::metrics::with_local_recorder(collected.as_ref(), || ::metrics::counter!("Orders").increment(1));
+        let summary = InvocationSummary {
+            cold_start: true,
+            ..InvocationSummary::default()
+        };
+        assert!(metrics.flush(&collected, &summary).is_empty());
     }
 
     #[test]
