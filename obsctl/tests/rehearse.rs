@@ -9,7 +9,6 @@ use std::process::Command;
 
 use obsctl::definitions::Definitions;
 use obsctl::rehearse;
-use obsctl::rehearse::alarms::AlarmVerdict;
 use rehearsal::cloudwatch::alarm_evaluation::AlarmState;
 use rehearsal::scenario::ExpectedAlarm;
 
@@ -78,18 +77,6 @@ fn each_scenario_fires_exactly_its_alarms_within_their_minutes() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
-/// The notifications an alarm sends after its first evaluation (the one that takes a new alarm out
-/// of INSUFFICIENT_DATA, as after a deploy), by state.
-fn later_notifications(alarm: &AlarmVerdict) -> Vec<String> {
-    let first_evaluation = alarm.changes.first().map(|change| change.at_ms);
-    alarm
-        .notifications
-        .iter()
-        .filter(|notification| Some(notification.at_ms) != first_evaluation)
-        .map(|notification| notification.state.to_string())
-        .collect()
-}
-
 /// What is wrong with one scenario's alarms.
 fn check(path: &Path) -> Vec<String> {
     let outcome = rehearse::run(&repository(), path, &BTreeMap::new(), &|_| {}).unwrap();
@@ -113,7 +100,10 @@ fn check(path: &Path) -> Vec<String> {
                     alarm.name
                 ));
             }
-            let sent = later_notifications(alarm);
+            let sent: Vec<String> = alarm
+                .later_notifications(start)
+                .map(|notification| notification.state.to_string())
+                .collect();
             if !sent.is_empty() {
                 problems.push(format!(
                     "{name}: {} sent {sent:?} in a scenario where nobody should hear from it",
@@ -149,7 +139,10 @@ fn check(path: &Path) -> Vec<String> {
             }
         }
         let at_the_end = alarm.changes.last().map(|change| change.to);
-        let sent = later_notifications(alarm);
+        let sent: Vec<String> = alarm
+            .later_notifications(start)
+            .map(|notification| notification.state.to_string())
+            .collect();
         let wanted = expected.expected_notifications();
         if sent != wanted {
             problems.push(format!(

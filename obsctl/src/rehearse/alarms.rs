@@ -56,6 +56,15 @@ pub struct AlarmVerdict {
 }
 
 impl AlarmVerdict {
+    /// The notifications after its first evaluation, one period after `start_ms` (the one that takes
+    /// a new alarm out of INSUFFICIENT_DATA, as after a deploy): what the scenario itself causes.
+    pub fn later_notifications(&self, start_ms: i64) -> impl Iterator<Item = &Notification> {
+        let first_evaluation_ms = start_ms + self.period_s * 1000;
+        self.notifications
+            .iter()
+            .filter(move |notification| notification.at_ms != first_evaluation_ms)
+    }
+
     /// When it first went to ALARM, if it did.
     pub fn first_alarm_ms(&self) -> Option<i64> {
         self.changes

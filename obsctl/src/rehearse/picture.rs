@@ -39,7 +39,8 @@ pub struct Headless {
 }
 
 /// Runs Chromium headless on `page` with `arguments` and a profile of its own in `profile`, for at
-/// most 90 seconds; nothing it does reaches the network.
+/// most 90 seconds; nothing it does reaches the network. Its output is read while it runs, so a
+/// large `--dump-dom` cannot fill a pipe and stall it.
 pub fn headless(page: &Path, profile: &Path, arguments: &[String]) -> Result<Headless, String> {
     let mut child = Command::new(chromium()?)
         .args([
@@ -56,62 +57,110 @@ pub fn headless(page: &Path, profile: &Path, arguments: &[String]) -> Result<Hea
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(arguments)
-        .arg(format!("file://{}", page.display()))
+        .arg(file_url(page))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|error| format!("cannot start chromium: {error}"))?;
+    let read = |mut stream: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stream.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = child.stdout.take().map(|out| read(Box::new(out)));
+    let stderr = child.stderr.take().map(|err| read(Box::new(err)));
     let deadline = Instant::now() + TIMEOUT;
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break Ok(status),
             Ok(None) if Instant::now() > deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("chromium did not finish within {} s", TIMEOUT.as_secs()));
+                break Err(format!("chromium did not finish within {} s", TIMEOUT.as_secs()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(error) => return Err(format!("cannot wait for chromium: {error}")),
+            Err(error) => break Err(format!("cannot wait for chromium: {error}")),
         }
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(|error| format!("cannot read chromium's output: {error}"))?;
+    };
+    let collect = |reader: Option<std::thread::JoinHandle<String>>| {
+        reader.and_then(|reader| reader.join().ok()).unwrap_or_default()
+    };
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
     Ok(Headless {
-        succeeded: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        succeeded: status?.success(),
+        stdout,
+        stderr,
     })
 }
 
-/// Renders the report `page` (HTML) into the PNG file `picture`, through a scratch folder next to it
-/// that is removed afterwards.
-pub fn take(page: &str, picture: &Path) -> Result<(), String> {
-    let scratch = picture.with_extension("rendering");
-    std::fs::create_dir_all(&scratch)
-        .map_err(|error| format!("cannot create {}: {error}", scratch.display()))?;
-    let result = (|| {
-        let scratch = scratch
-            .canonicalize()
-            .map_err(|error| format!("cannot resolve {}: {error}", scratch.display()))?;
-        let html = scratch.join("report.html");
-        std::fs::write(&html, page).map_err(|error| format!("cannot write {}: {error}", html.display()))?;
-        let shot = scratch.join("report.png");
-        let run = headless(
-            &html,
-            &scratch.join("profile"),
-            &[WINDOW.into(), format!("--screenshot={}", shot.display())],
-        )?;
-        if !run.succeeded || !shot.exists() {
-            return Err(format!(
-                "chromium did not render the report: {}",
-                run.stderr.trim()
-            ));
+/// `path` as a `file://` URL, each byte that is not plainly safe in a URL path percent-encoded (a
+/// `#`, `?`, `%` or space in a folder name would otherwise cut the URL short).
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
         }
-        std::fs::copy(&shot, picture)
-            .map(|_| ())
-            .map_err(|error| format!("cannot write {}: {error}", picture.display()))
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    }
+    url
+}
+
+/// Renders the report `page` (HTML) into the PNG file `picture`, through a scratch folder of its own
+/// (created fresh in the system's temporary folder and removed afterwards).
+pub fn take(page: &str, picture: &Path) -> Result<(), String> {
+    if picture.file_name().is_none() {
+        return Err(format!(
+            "{} names no file to write the picture to",
+            picture.display()
+        ));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("obsctl-picture-")
+        .tempdir()
+        .map_err(|error| format!("cannot create a scratch folder: {error}"))?;
+    let html = scratch.path().join("report.html");
+    std::fs::write(&html, page).map_err(|error| format!("cannot write {}: {error}", html.display()))?;
+    let shot = scratch.path().join("report.png");
+    let run = headless(
+        &html,
+        &scratch.path().join("profile"),
+        &[WINDOW.into(), format!("--screenshot={}", shot.display())],
+    )?;
+    if !run.succeeded || !shot.exists() {
+        return Err(format!(
+            "chromium did not render the report: {}",
+            run.stderr.trim()
+        ));
+    }
+    std::fs::copy(&shot, picture)
+        .map(|_| ())
+        .map_err(|error| format!("cannot write {}: {error}", picture.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_becomes_a_url_that_keeps_it_whole() {
+        assert_eq!(
+            file_url(Path::new("/tmp/a b/#1?/100%/report.html")),
+            "file:///tmp/a%20b/%231%3F/100%25/report.html"
+        );
+    }
+
+    #[test]
+    fn a_picture_path_without_a_file_name_is_refused_and_nothing_is_touched() {
+        for path in [".", "..", "/"] {
+            let error = take("<html></html>", Path::new(path)).unwrap_err();
+            assert!(
+                error.ends_with("names no file to write the picture to"),
+                "{error}"
+            );
+        }
+    }
 }

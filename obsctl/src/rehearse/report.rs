@@ -63,18 +63,17 @@ pub fn text(outcome: &Outcome, elapsed: Duration) -> String {
     }
     // The first evaluation of each alarm takes it out of INSUFFICIENT_DATA, as after a deploy: those
     // notifications are counted apart from the ones the scenario causes.
-    let (first, later): (Vec<_>, Vec<_>) = outcome
+    let all = outcome
         .alarms
         .iter()
-        .flat_map(|alarm| {
-            let first_evaluation = alarm.changes.first().map(|change| change.at_ms);
-            alarm
-                .notifications
-                .iter()
-                .map(move |notification| (Some(notification.at_ms) == first_evaluation, notification))
-        })
-        .partition(|(first, _)| *first);
-    let count = |state: AlarmState| later.iter().filter(|(_, n)| n.state == state).count();
+        .map(|alarm| alarm.notifications.len())
+        .sum::<usize>();
+    let later: Vec<_> = outcome
+        .alarms
+        .iter()
+        .flat_map(|alarm| alarm.later_notifications(start))
+        .collect();
+    let count = |state: AlarmState| later.iter().filter(|n| n.state == state).count();
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -83,7 +82,7 @@ pub fn text(outcome: &Outcome, elapsed: Duration) -> String {
         count(AlarmState::Alarm),
         count(AlarmState::Ok),
         count(AlarmState::InsufficientData),
-        first.len()
+        all - later.len()
     );
     if outcome.alarms.iter().any(|alarm| alarm.approximate) {
         let _ = writeln!(

@@ -87,7 +87,7 @@ fn escape(text: &str) -> String {
 fn alarm_timeline_table(outcome: &Outcome) -> String {
     let start = outcome.rehearsal.start_ms;
     let mut html = String::from(
-        "<section><h2>Alarms</h2><table><tr><th>alarm</th><th>first ALARM</th><th>state changes</th><th>notifications</th></tr>",
+        "<section><h2>Alarms</h2><table><tr><th>alarm</th><th>first ALARM</th><th>state changes</th><th>notifications after the first evaluation</th></tr>",
     );
     for alarm in &outcome.alarms {
         let changes: Vec<String> = alarm
@@ -115,7 +115,7 @@ fn alarm_timeline_table(outcome: &Outcome) -> String {
                 .first_alarm_ms()
                 .map_or_else(|| "-".to_owned(), |at| offset(start, at)),
             changes.join(", "),
-            alarm.notifications.len()
+            alarm.later_notifications(start).count()
         );
     }
     html.push_str("</table>");

@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, Span, error, field, info, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::handed_back::HandedBack;
 use crate::engine::{
     BatchEngine, BatchOutcome, Disposition, EngineConfig, describe_caught_panic, forget_panic_location,
 };
@@ -44,6 +45,8 @@ pub struct StreamHandler<P> {
     cold: AtomicBool,
     /// `true` once the logs said that the Runtime API sends its deadline as a duration.
     deadline_warned: AtomicBool,
+    /// The records this environment handed back, to count those that fail again.
+    handed_back: HandedBack,
 }
 
 /// What one run of the handler learnt, kept for the metrics even when the run fails or panics.
@@ -67,6 +70,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
             traces: None,
             cold: AtomicBool::new(true),
             deadline_warned: AtomicBool::new(false),
+            handed_back: HandedBack::default(),
         }
     }
 
@@ -222,6 +226,14 @@ impl<P: RecordProcessor> StreamHandler<P> {
             );
         }
 
+        // The record a batch stopped at is handed back whatever the response: by the partial batch
+        // response, or with the whole batch when the invocation fails.
+        let failed_again = record
+            .outcome
+            .as_ref()
+            .and_then(|outcome| outcome.stop.as_ref())
+            .filter(|stop| stop.reason.is_record_failure())
+            .is_some_and(|stop| self.handed_back.failed(&stop.event_id));
         let summary = InvocationSummary {
             request_id: &invocation.request_id,
             xray_trace_id: invocation.xray_trace_id.as_deref(),
@@ -234,6 +246,7 @@ impl<P: RecordProcessor> StreamHandler<P> {
             batch_time: record.batch_time,
             error: result.as_ref().err(),
             handler_panicked,
+            failed_again,
             trace_flush: trace_flush.as_ref(),
         };
         self.metrics.flush(&collected, &summary);

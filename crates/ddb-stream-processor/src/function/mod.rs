@@ -4,9 +4,11 @@
 //! - [`StreamHandler`]: one invocation from payload to response, and the builder tests and
 //!   benchmarks use;
 //! - [`config`]: the environment variables, read and validated once;
+//! - `handed_back`: the records this environment handed back, to count those that fail again;
 //! - local invoke: `--event FILE`, one invocation without AWS (what `run` does outside Lambda).
 
 pub mod config;
+mod handed_back;
 mod handler;
 pub(crate) mod local_invoke;
 mod run;

@@ -344,6 +344,52 @@ async fn every_path_flushes_exactly_once_with_the_right_numbers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_record_failing_again_when_it_comes_back_is_counted_and_a_first_failure_is_not() {
+    // Record 1 of the batch fails every time: handed back at 1, it comes back as the first record.
+    let (handler, sink) = handler_with(
+        ScriptedProcessor::new().on(event_id(1), Behaviour::AlwaysFail(FailureKind::Permanent)),
+        EngineConfig::default(),
+        metrics_config(),
+    );
+    let failed_again = |documents: &[String]| value(&values_by_metric(documents), "RecordsFailedAgain");
+    let first = batch_json(3);
+    let redelivered: Vec<Value> = first[1..].to_vec();
+    let mut written = Vec::new();
+    for batch in [first, redelivered.clone(), redelivered] {
+        let _ = handler
+            .handle_payload(&payload(batch), &invocation("req-1", Duration::from_secs(10)))
+            .await;
+        written.push(failed_again(sink.flushes().last().unwrap()));
+    }
+    assert_eq!(
+        written,
+        [0.0, 1.0, 1.0],
+        "the first failure, then each time it comes back"
+    );
+
+    // A record that fails once and succeeds when it comes back is never counted.
+    let (handler, sink) = handler_with(
+        ScriptedProcessor::new().on(
+            event_id(1),
+            Behaviour::FailTimes {
+                kind: FailureKind::Permanent,
+                times: 1,
+            },
+        ),
+        EngineConfig::default(),
+        metrics_config(),
+    );
+    let first = batch_json(3);
+    let redelivered: Vec<Value> = first[1..].to_vec();
+    for batch in [first, redelivered] {
+        let _ = handler
+            .handle_payload(&payload(batch), &invocation("req-1", Duration::from_secs(10)))
+            .await;
+        assert_eq!(failed_again(sink.flushes().last().unwrap()), 0.0);
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn cold_start_is_written_once_per_process_in_a_document_of_its_own() {
     let (handler, sink) = handler_with(
         ScriptedProcessor::new(),

@@ -23,10 +23,13 @@
 //!   the oldest period of the range holds one of them (it has stayed alone long enough; the guide: "the
 //!   oldest evaluated data point is breaching and there aren't any non-breaching data points"), and
 //!   INSUFFICIENT_DATA when it does not (later datapoints may still arrive).
-//! - With `missing` or `ignore`, and M above 1, the guide's rule against late transitions comes
-//!   first: "the oldest available breaching datapoint during the Evaluation Periods number of data
-//!   points is at least as old as the value of Datapoints to Alarm, and all other more recent data
-//!   points are breaching or missing" → ALARM, read as LocalStack reads it ([`premature_alarm`]).
+//! - With `missing` and M above 1, the guide's rule against late transitions comes first: "the
+//!   oldest available breaching datapoint during the Evaluation Periods number of data points is at
+//!   least as old as the value of Datapoints to Alarm, and all other more recent data points are
+//!   breaching or missing" → ALARM, read as LocalStack reads it ([`premature_alarm`]); with `ignore`
+//!   LocalStack keeps the state there, and so do we. (LocalStack also reads a datapoint of value 0
+//!   as missing in that rule, a quirk of its Python we do not copy: here a datapoint is breaching or
+//!   not, whatever its value.)
 
 use std::fmt;
 
@@ -123,12 +126,13 @@ impl EvaluationRule {
         let real_breaching = existing.iter().filter(|breach| **breach).count();
         let any_real_within = existing.iter().any(|breach| !breach);
         let filled = n - existing.len();
-        if matches!(
-            self.treat_missing_data,
-            TreatMissingData::Missing | TreatMissingData::Ignore
-        ) && premature_alarm(range, m)
-        {
-            return AlarmState::Alarm;
+        if premature_alarm(range, m) {
+            match self.treat_missing_data {
+                TreatMissingData::Missing => return AlarmState::Alarm,
+                // LocalStack keeps the state there ("the state should be retained").
+                TreatMissingData::Ignore => return current,
+                TreatMissingData::Breaching | TreatMissingData::NotBreaching => {}
+            }
         }
         match self.treat_missing_data {
             TreatMissingData::Breaching => {
@@ -172,8 +176,8 @@ impl EvaluationRule {
 }
 
 /// The guide's rule against transitions to ALARM that come too late ("Avoiding premature transitions
-/// to alarm state"), as LocalStack implements it (`is_triggering_premature_alarm`): with `missing` or
-/// `ignore` and M above 1, the alarm goes to ALARM when the M-th most recent datapoint breaches,
+/// to alarm state"), as LocalStack implements it (`is_triggering_premature_alarm`): with M above 1,
+/// it applies when the M-th most recent datapoint breaches,
 /// every datapoint before it is missing, and every one after it breaches or is missing — the oldest
 /// breaching datapoint is then at least M periods old, even if fewer than M datapoints exist.
 fn premature_alarm(range: &[Option<bool>], m: usize) -> bool {
@@ -291,18 +295,8 @@ mod tests {
     // datapoint is M periods old and nothing after it is within.
     #[test]
     fn three_of_three_a_breaching_point_three_periods_old_with_nothing_after_it() {
-        check(
-            3,
-            3,
-            "- - X - -",
-            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
-        );
-        check(
-            3,
-            3,
-            "- - X X -",
-            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
-        );
+        check(3, 3, "- - X - -", [Some(Alarm), None, Some(Alarm), Some(Fine)]);
+        check(3, 3, "- - X X -", [Some(Alarm), None, Some(Alarm), Some(Fine)]);
     }
 
     #[test]
@@ -317,12 +311,7 @@ mod tests {
 
     #[test]
     fn two_of_three_a_breaching_point_two_periods_old_with_nothing_after_it() {
-        check(
-            2,
-            3,
-            "- - - X -",
-            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Fine)],
-        );
+        check(2, 3, "- - - X -", [Some(Alarm), None, Some(Alarm), Some(Fine)]);
     }
 
     // The second table: 2 out of 3.

@@ -18,10 +18,14 @@ use ddb_stream_processor::lambda::event_source_mapping::{
     Response, RetrySettings, ShardCursor, read_response,
 };
 use ddb_stream_processor::telemetry::metrics::{Metrics, MetricsConfig};
-use ddb_stream_processor::{EngineConfig, Invocation, StreamHandler};
+use ddb_stream_processor::{BatchEngine, EngineConfig, Invocation, StreamHandler};
 use serde_json::{Value, json};
 
 use super::clock::SimulatedClock;
+
+/// The seed of the retries' backoff jitter: with it, the pauses (and so the moments at which a
+/// scenario's dependency fails) are the same on every run, as the rest of a rehearsal is.
+const JITTER_SEED: u64 = 20_261_205;
 use super::processor::{PANIC_ATTRIBUTE, POISON_ATTRIBUTE, ScenarioProcessor};
 use super::stream::StreamRecord;
 use super::{DeadLetter, Deployment, Names, StoreSink};
@@ -105,7 +109,7 @@ impl Service {
         Some(reused.unwrap_or_else(|| {
             Arc::new(
                 StreamHandler::new(Arc::clone(&self.processor))
-                    .with_engine_config(EngineConfig::default())
+                    .with_engine(BatchEngine::new(EngineConfig::default()).with_jitter_seed(JITTER_SEED))
                     .with_metrics(
                         Metrics::new(self.metrics_config.clone(), self.sink.clone())
                             .with_clock(Arc::new(self.clock)),

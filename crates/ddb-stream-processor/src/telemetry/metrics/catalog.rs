@@ -59,14 +59,14 @@ pub(crate) const RECORDS_FAILED: MetricDefinition = MetricDefinition {
     reason: "partial failures are successful invocations and never show in AWS/Lambda Errors",
 };
 
-/// Invocations whose first record failed: where a record handed back to the stream comes back.
-pub(crate) const FIRST_RECORD_FAILURES: MetricDefinition = MetricDefinition {
-    name: "FirstRecordFailures",
+/// Records that failed again after this execution environment had handed them back.
+pub(crate) const RECORDS_FAILED_AGAIN: MetricDefinition = MetricDefinition {
+    name: "RecordsFailedAgain",
     unit: Unit::Count,
     kind: Kind::Counter,
     every_invocation: true,
-    meaning: "1 when the batch's first record failed after in-process retries (a caught panic or a record cancelled at the deadline included); Lambda redelivers a record handed back as the first of the next batch, so a record failing again fails here",
-    reason: "a record that keeps failing across invocations (a stuck shard), told apart from records that fail once and succeed when redelivered",
+    meaning: "1 when the record the batch stopped at had failed and been handed back by this execution environment before: a record that keeps failing (a redelivery that lands in another environment is not counted)",
+    reason: "a stuck record, told apart from records that fail once and succeed when redelivered",
 };
 
 /// Records handed back to the stream for redelivery.
@@ -173,7 +173,7 @@ pub(crate) const TRACE_FLUSH_FAILURES: MetricDefinition = MetricDefinition {
 pub const CATALOG: &[MetricDefinition] = &[
     RECORDS_PROCESSED,
     RECORDS_FAILED,
-    FIRST_RECORD_FAILURES,
+    RECORDS_FAILED_AGAIN,
     RECORDS_RETRIED,
     ITERATOR_AGE,
     COLD_START,

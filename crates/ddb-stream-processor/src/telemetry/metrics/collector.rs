@@ -387,4 +387,23 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn each_invocation_samples_its_own_values() {
+        // The sample of one invocation must not keep the same positions as the next one's: the
+        // seed of each histogram comes from the invocation's seed.
+        let sample = |seed: u64| {
+            let collected = InvocationMetrics::with_seed(10, seed);
+            ::metrics::with_local_recorder(&collected, || {
+                let histogram = ::metrics::histogram!("Latency");
+                for value in 0..1_000 {
+                    histogram.record(f64::from(value));
+                }
+            });
+            collected.snapshot().remove(0).value
+        };
+        assert_eq!(sample(7), sample(7), "the same seed, the same sample");
+        assert_ne!(sample(7), sample(8));
+        assert_ne!(sample(2), sample(4));
+    }
 }

@@ -32,9 +32,9 @@ use crate::lambda::event::BatchFacts;
 use crate::lambda::invocation_error::InvocationError;
 use crate::telemetry::traces::FlushOutcome;
 use catalog::{
-    BATCH_PROCESSING_TIME, BATCH_SIZE, COLD_START, DEADLINE_CHECKPOINTS, FIRST_RECORD_FAILURES,
-    IN_PROCESS_RETRIES, ITERATOR_AGE, PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED,
-    RECORDS_PROCESSED, RECORDS_RETRIED, TRACE_FLUSH_FAILURES,
+    BATCH_PROCESSING_TIME, BATCH_SIZE, COLD_START, DEADLINE_CHECKPOINTS, IN_PROCESS_RETRIES, ITERATOR_AGE,
+    PANICS_CAUGHT, RECORD_PROCESSING_TIME, RECORDS_FAILED, RECORDS_FAILED_AGAIN, RECORDS_PROCESSED,
+    RECORDS_RETRIED, TRACE_FLUSH_FAILURES,
 };
 use collector::{Recorded, RecordedMetric};
 use sink::MetricsSink;
@@ -93,6 +93,8 @@ pub(crate) struct InvocationSummary<'a> {
     pub(crate) error: Option<&'a InvocationError>,
     /// The handler itself panicked (a bug in the template): counted as a caught panic.
     pub(crate) handler_panicked: bool,
+    /// The record the batch stopped at had been handed back by this environment before.
+    pub(crate) failed_again: bool,
     /// The first invocation of the process: a `ColdStart` document is written.
     pub(crate) cold_start: bool,
     /// How the trace flush ended, when traces are on.
@@ -210,10 +212,7 @@ fn record_invocation(summary: &InvocationSummary<'_>) {
 
     ::metrics::counter!(RECORDS_PROCESSED.name).increment(count(|outcome| outcome.succeeded) as u64);
     ::metrics::counter!(RECORDS_FAILED.name).increment(count(|outcome| outcome.failed) as u64);
-    let first_record_failed = outcome
-        .and_then(|outcome| outcome.stop.as_ref())
-        .is_some_and(|stop| stop.index == 0 && stop.reason.is_record_failure());
-    ::metrics::counter!(FIRST_RECORD_FAILURES.name).increment(u64::from(first_record_failed));
+    ::metrics::counter!(RECORDS_FAILED_AGAIN.name).increment(u64::from(summary.failed_again));
     // A failed invocation hands the whole batch back, whatever the engine got done before.
     let handed_back = if summary.error.is_some() {
         batch_size.unwrap_or(0)
