@@ -69,13 +69,13 @@ fn render_check_finds_a_stale_template_and_render_repairs_it() {
 #[test]
 fn an_unknown_placeholder_is_an_error_that_names_it_and_its_file() {
     let copy = copy_of_the_repository();
-    edit_json(&copy.path().join("alarms/function-errors.json"), |alarm| {
+    edit_json(&copy.path().join("alarms/function-throttles.json"), |alarm| {
         alarm["alarm"]["Dimensions"][0]["Value"] = json!("${TheFunction}");
     });
     let output = obsctl(copy.path(), &["render", "--check"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("alarms/function-errors.json"), "{message}");
+    assert!(message.contains("alarms/function-throttles.json"), "{message}");
     assert!(
         message.contains("unknown placeholder ${TheFunction}"),
         "{message}"

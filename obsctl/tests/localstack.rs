@@ -6,7 +6,9 @@
 //! 10 s, and the same series goes to both: first values at the edge of the threshold that do not
 //! breach, then values exactly at the edge that do (two samples a period, so the statistic matters).
 //! Each phase lasts long enough for LocalStack's own evaluation schedule (once per Period ×
-//! EvaluationPeriods) to run at least twice; at its end, both verdicts must be the same.
+//! EvaluationPeriods) to run at least twice; at its end, both verdicts must be the same. Then one
+//! row of the guide's rule against late transitions to ALARM (`- - X - -` for 3 of 3 under
+//! `missing`) must be ALARM in both.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -271,4 +273,75 @@ async fn single_metric_alarms_reach_the_same_verdict_in_localstack_and_here() {
         }
     }
     assert!(disagreements.is_empty(), "{disagreements:#?}");
+
+    premature_transition_reaches_the_same_verdict(&cloudwatch).await;
+}
+
+/// The guide's rule against late transitions to ALARM: one breaching datapoint three periods old
+/// and nothing after it, for 3 of 3 under `missing` (`- - X - -`, oldest first), is ALARM in
+/// LocalStack and here. LocalStack evaluates an alarm as soon as it is put, over windows that end
+/// at that moment, so the datapoint is put first, two and a half periods in the past: the third
+/// most recent window holds it.
+async fn premature_transition_reaches_the_same_verdict(cloudwatch: &aws_sdk_cloudwatch::Client) {
+    let name = "premature-3-of-3";
+    let at = std::time::SystemTime::now() - Duration::from_secs(PERIOD_S as u64 * 5 / 2);
+    cloudwatch
+        .put_metric_data()
+        .namespace("Rehearsal/Premature")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("Probe")
+                .value(10.0)
+                .unit(StandardUnit::None)
+                .timestamp(DateTime::from(at))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("Rehearsal/Premature")
+        .metric_name("Probe")
+        .statistic(Statistic::Maximum)
+        .period(PERIOD_S as i32)
+        .evaluation_periods(3)
+        .datapoints_to_alarm(3)
+        .threshold(5.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("missing")
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let theirs = loop {
+        let described = cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .unwrap();
+        let state = described
+            .metric_alarms()
+            .first()
+            .and_then(|alarm| alarm.state_value())
+            .map(|state| state.as_str().to_owned())
+            .unwrap_or_default();
+        if state == "ALARM" || Instant::now() > deadline {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let rule = EvaluationRule {
+        evaluation_periods: 3,
+        datapoints_to_alarm: 3,
+        treat_missing_data: TreatMissingData::Missing,
+    };
+    let ours = rule.evaluate(
+        &[None, None, Some(true), None, None],
+        AlarmState::InsufficientData,
+    );
+    assert_eq!(theirs, "ALARM", "LocalStack on - - X - -");
+    assert_eq!(ours, AlarmState::Alarm, "ours on - - X - -");
 }
