@@ -169,7 +169,7 @@ async fn apply_creates_everything_diff_finds_drift_and_apply_repairs_it() {
         .datapoints_to_alarm(5)
         .threshold(100.0)
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .treat_missing_data("missing")
+        .set_treat_missing_data(iterator_age.treat_missing_data().map(str::to_owned))
         .set_alarm_actions(Some(iterator_age.alarm_actions().to_vec()))
         .set_ok_actions(Some(iterator_age.ok_actions().to_vec()))
         .send()
