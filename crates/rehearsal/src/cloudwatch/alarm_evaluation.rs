@@ -26,7 +26,7 @@
 //! - With `missing` and M above 1, the guide's rule against late transitions comes first: "the
 //!   oldest available breaching datapoint during the Evaluation Periods number of data points is at
 //!   least as old as the value of Datapoints to Alarm, and all other more recent data points are
-//!   breaching or missing" → ALARM, read as LocalStack reads it ([`premature_alarm`]); with `ignore`
+//!   breaching or missing" → ALARM, read as LocalStack reads it (`premature_alarm`); with `ignore`
 //!   LocalStack keeps the state there, and so do we. (LocalStack also reads a datapoint of value 0
 //!   as missing in that rule, a quirk of its Python we do not copy: here a datapoint is breaching or
 //!   not, whatever its value.)
