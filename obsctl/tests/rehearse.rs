@@ -93,6 +93,10 @@ fn check(path: &Path) -> Vec<String> {
     for alarm in &outcome.alarms {
         let fired_ms = alarm.first_alarm_ms();
         let fired = fired_ms.map(minute);
+        let sent: Vec<String> = alarm
+            .later_notifications(start)
+            .map(|notification| notification.state.to_string())
+            .collect();
         let Some(expected) = expected.get(alarm.name.as_str()) else {
             if let Some(minute) = fired {
                 problems.push(format!(
@@ -100,10 +104,6 @@ fn check(path: &Path) -> Vec<String> {
                     alarm.name
                 ));
             }
-            let sent: Vec<String> = alarm
-                .later_notifications(start)
-                .map(|notification| notification.state.to_string())
-                .collect();
             if !sent.is_empty() {
                 problems.push(format!(
                     "{name}: {} sent {sent:?} in a scenario where nobody should hear from it",
@@ -139,10 +139,6 @@ fn check(path: &Path) -> Vec<String> {
             }
         }
         let at_the_end = alarm.changes.last().map(|change| change.to);
-        let sent: Vec<String> = alarm
-            .later_notifications(start)
-            .map(|notification| notification.state.to_string())
-            .collect();
         let wanted = expected.expected_notifications();
         if sent != wanted {
             problems.push(format!(

@@ -105,6 +105,18 @@ pub const QUIET_DEPENDENCIES: &[&str] = &[
     "want",
 ];
 
+/// Whether the log target `target` (`hyper::proto::h1`) belongs to one of [`QUIET_DEPENDENCIES`],
+/// matched by crate: `h2` is not `h2o_kitchen`.
+pub fn is_quiet_dependency(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or(target);
+    QUIET_DEPENDENCIES
+        .iter()
+        .any(|dependency| match dependency.strip_suffix('*') {
+            Some(prefix) => krate.starts_with(prefix),
+            None => krate == *dependency,
+        })
+}
+
 /// Keeps [`QUIET_DEPENDENCIES`] at WARN: a line of theirs below WARN passes only when one of the
 /// filter's directives names its target (`hyper=debug` names `hyper::proto::h1`; a directive with a
 /// span condition, `hyper[conn]=debug`, names nothing everywhere). A filter of its own, not
@@ -134,17 +146,10 @@ impl QuietDependencies {
             return true;
         }
         let target = metadata.target();
-        let krate = target.split("::").next().unwrap_or(target);
-        if self.raw_events && krate == "lambda_runtime" {
+        if self.raw_events && target.split("::").next() == Some("lambda_runtime") {
             return true;
         }
-        let quiet = QUIET_DEPENDENCIES
-            .iter()
-            .any(|dependency| match dependency.strip_suffix('*') {
-                Some(prefix) => krate.starts_with(prefix),
-                None => krate == *dependency,
-            });
-        !quiet
+        !is_quiet_dependency(target)
             || self.named.iter().any(|named| {
                 target == named
                     || target

@@ -12,7 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ddb_stream_processor::telemetry::logs::QUIET_DEPENDENCIES;
+use ddb_stream_processor::telemetry::logs::is_quiet_dependency;
 use ddb_stream_processor::testing::records::{event_id, event_json, record_json, sequence_number};
 use serde_json::{Value, json};
 
@@ -346,14 +346,7 @@ fn a_careless_processor_leaks_no_value_at_any_log_level_with_traces_on_or_off() 
             for line in &lines {
                 let target = line["target"].as_str().unwrap_or_default();
                 let level_of_line = line["level"].as_str().unwrap_or_default();
-                let krate = target.split("::").next().unwrap_or_default();
-                let quiet = QUIET_DEPENDENCIES
-                    .iter()
-                    .any(|dependency| match dependency.strip_suffix('*') {
-                        Some(prefix) => krate.starts_with(prefix),
-                        None => krate == *dependency,
-                    });
-                if quiet {
+                if is_quiet_dependency(target) {
                     assert!(
                         matches!(level_of_line, "WARN" | "ERROR"),
                         "{setting}: a dependency's {level_of_line} line: {line}"

@@ -22,14 +22,14 @@ use ddb_stream_processor::{BatchEngine, EngineConfig, Invocation, StreamHandler}
 use serde_json::{Value, json};
 
 use super::clock::SimulatedClock;
-
-/// The seed of the retries' backoff jitter: with it, the pauses (and so the moments at which a
-/// scenario's dependency fails) are the same on every run, as the rest of a rehearsal is.
-const JITTER_SEED: u64 = 20_261_205;
 use super::processor::{PANIC_ATTRIBUTE, POISON_ATTRIBUTE, ScenarioProcessor};
 use super::stream::StreamRecord;
 use super::{DeadLetter, Deployment, Names, StoreSink};
 use crate::cloudwatch::metric_store::{MetricKey, MetricStore};
+
+/// The seed of the retries' backoff jitter: with it, the pauses (and so the moments at which a
+/// scenario's dependency fails) are the same on every run, as the rest of a rehearsal is.
+const JITTER_SEED: u64 = 20_261_205;
 
 /// What every shard loop shares: the function's environments, the metrics AWS would publish, and
 /// the destination.
